@@ -130,6 +130,10 @@ pub trait TopicStore: Send + Sync {
     /// Returns whether data is available.
     fn wait_for_data(&self, topic: &str, partition: u32, offset: i64, timeout: Duration) -> bool;
 
+    /// A receiver whose value changes whenever records are appended to any partition of `topic`, so async code
+    /// (push queries) can wait for data without blocking a thread. `None` for unknown topics.
+    fn subscribe(&self, topic: &str) -> Option<tokio::sync::watch::Receiver<u64>>;
+
     /// Makes everything appended so far durable (fsync for the embedded log, producer flush for Kafka).
     fn flush(&self) -> Result<()>;
 }

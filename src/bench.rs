@@ -1,0 +1,156 @@
+//! `weir bench`: throughput on generated Nexmark-style bid events (JSON, about 250 bytes each).
+//!
+//! One run reports, on the embedded log: the append rate, the decode-only rate (bytes to Arrow, the ceiling of
+//! any query), and a stateless `CREATE STREAM ... AS SELECT` (filter on price, arithmetic projection) end to end.
+//! Figures are events per second on one core (each phase runs on one thread).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use crate::config::{Config, FsyncMode};
+use crate::engine::{Engine, EngineOptions, Session};
+use crate::format::{Decoder, FormatOptions};
+use crate::topics::{Record, TopicSpec, TopicStore};
+use crate::types::SqlType;
+
+/// Options of `weir bench`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// Number of bid events to generate.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub events: usize,
+    /// Where to put the data (default: a temporary directory, removed afterwards).
+    #[arg(long)]
+    pub dir: Option<std::path::PathBuf>,
+}
+
+/// Generates the `i`-th bid event (deterministic).
+pub fn bid_event(i: u64) -> String {
+    let mut x = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let auction = 1000 + next() % 10_000;
+    let bidder = 2000 + next() % 100_000;
+    let price = 1 + next() % 100_000;
+    let channels = ["Google", "Facebook", "Baidu", "Apple"];
+    let channel = channels[(next() % 4) as usize];
+    let date_time = 1_700_000_000_000u64 + i * 10;
+    format!(
+        "{{\"auction\":{auction},\"bidder\":{bidder},\"price\":{price},\"channel\":\"{channel}\",\"url\":\"https://www.nexmark.com/{channel}/item.htm?query=1&channel_id={}\",\"date_time\":{date_time},\"extra\":\"{:016x}{:016x}{:016x}\"}}",
+        next() % 1_000_000,
+        next(),
+        next(),
+        next()
+    )
+}
+
+fn bid_columns() -> Vec<(String, SqlType)> {
+    vec![
+        ("AUCTION".into(), SqlType::BigInt),
+        ("BIDDER".into(), SqlType::BigInt),
+        ("PRICE".into(), SqlType::BigInt),
+        ("CHANNEL".into(), SqlType::String),
+        ("URL".into(), SqlType::String),
+        ("DATE_TIME".into(), SqlType::BigInt),
+        ("EXTRA".into(), SqlType::String),
+    ]
+}
+
+fn rate(n: usize, start: Instant) -> f64 {
+    n as f64 / start.elapsed().as_secs_f64().max(1e-9)
+}
+
+/// Runs the benchmark and prints the figures.
+pub fn run(args: &BenchArgs) -> Result<(), String> {
+    let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let dir = args.dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
+    let mut config = Config::default();
+    config.storage.data_dir = dir;
+    config.storage.fsync = FsyncMode::Never;
+    let engine = Engine::open(EngineOptions {
+        config,
+        synchronous: true,
+        fixed_clock: false,
+    })
+    .map_err(|e| e.to_string())?;
+    let store: Arc<dyn TopicStore> = engine.topics().clone();
+    store
+        .create_topic("bids", TopicSpec { partitions: 1, replicas: 1 })
+        .map_err(|e| e.to_string())?;
+
+    let n = args.events;
+    let events: Vec<Bytes> = (0..n as u64).map(|i| Bytes::from(bid_event(i))).collect();
+    let avg = events.iter().map(|e| e.len()).sum::<usize>() / n.max(1);
+    println!("events: {n} Nexmark bids, {avg} bytes each on average");
+
+    // 1. Appends, in batches of 1,000 records.
+    let start = Instant::now();
+    for chunk in events.chunks(1000) {
+        let records: Vec<Record> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, v)| Record {
+                timestamp: 1_700_000_000_000 + i as i64,
+                key: None,
+                value: Some(v.clone()),
+                headers: vec![],
+            })
+            .collect();
+        store.append("bids", 0, &records, None).map_err(|e| e.to_string())?;
+    }
+    store.flush().map_err(|e| e.to_string())?;
+    let append_rate = rate(n, start);
+    println!("append:       {:>12.0} events/s", append_rate);
+
+    // 2. Decode only: read back and decode into Arrow batches of 1,024 rows.
+    let options = FormatOptions::parse("JSON", None, None).map_err(|e| e.to_string())?;
+    let mut decoder = Decoder::new(&options, &bid_columns(), false).map_err(|e| e.to_string())?;
+    let start = Instant::now();
+    let mut offset = 0;
+    let mut decoded = 0;
+    loop {
+        let batch = store.read("bids", 0, offset, 1024).map_err(|e| e.to_string())?;
+        let Some(last) = batch.last() else { break };
+        offset = last.offset + 1;
+        let payloads: Vec<Option<&[u8]>> = batch.iter().map(|r| r.record.value.as_deref()).collect();
+        let out = decoder.decode(&payloads);
+        if !out.errors.is_empty() {
+            return Err(format!("benchmark data failed to decode: {:?}", out.errors.first()));
+        }
+        decoded += payloads.len();
+    }
+    let decode_rate = rate(decoded, start);
+    println!("decode only:  {:>12.0} events/s  (the ceiling)", decode_rate);
+
+    // 3. A stateless CSAS end to end: read, decode, filter, project, encode, append.
+    let mut session = Session::default();
+    engine
+        .execute(
+            "CREATE STREAM bids (auction BIGINT, bidder BIGINT, price BIGINT, channel STRING, url STRING, date_time BIGINT, extra STRING) WITH (kafka_topic='bids', value_format='JSON');",
+            &mut session,
+        )
+        .map_err(|e| e.to_string())?;
+    let start = Instant::now();
+    engine
+        .execute(
+            "CREATE STREAM expensive_bids AS SELECT auction, bidder, price * 0.908 AS euro_price, channel, date_time FROM bids WHERE price > 50000;",
+            &mut session,
+        )
+        .map_err(|e| e.to_string())?;
+    engine.run_until_idle().map_err(|e| e.to_string())?;
+    let csas_rate = rate(n, start);
+    let produced = store.offsets("EXPENSIVE_BIDS", 0).map_err(|e| e.to_string())?.end;
+    println!(
+        "CSAS filter+project: {:>12.0} events/s  ({:.0}% of decode-only; {produced} of {n} events passed the filter)",
+        csas_rate,
+        100.0 * csas_rate / decode_rate
+    );
+    engine.shutdown();
+    Ok(())
+}

@@ -1,0 +1,179 @@
+//! The per-batch work of a query: decode, filter, compute the result columns, encode.
+//!
+//! [`Pipeline`] is what a [`super::QueryTask`] drives. [`StatelessPipeline`] covers `WHERE`, projections, scalar
+//! functions and `PARTITION BY`; every step works on a whole batch.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, Int64Array};
+use datafusion::arrow::compute::{cast, filter_record_batch};
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::physical_expr::PhysicalExpr;
+
+use super::dead_letter::{DeadLetter, ErrorKind};
+use super::eval::{evaluate_isolating, evaluate_predicate};
+use super::sink::{SinkEncoder, SinkRecord};
+use super::source::{SourceCounters, SourceDecoder};
+use super::ExecError;
+use crate::topics::ConsumedRecord;
+
+/// What processing one batch produced.
+#[derive(Debug, Default)]
+pub struct PipelineOutput {
+    pub records: Vec<SinkRecord>,
+    pub dead_letters: Vec<DeadLetter>,
+}
+
+/// A compiled query's batch processing, independent of how records are fetched and written.
+pub trait Pipeline: Send {
+    /// Processes records of one source partition, in offset order.
+    fn process(&mut self, records: &[ConsumedRecord], out: &mut PipelineOutput) -> Result<(), ExecError>;
+    /// Records the source skipped or dead-lettered so far.
+    fn source_counters(&self) -> SourceCounters;
+}
+
+/// One result column: how to compute it from a source batch.
+#[derive(Debug, Clone)]
+pub struct OutputColumn {
+    pub name: String,
+    pub expr: Arc<dyn PhysicalExpr>,
+    /// The type the sink declares; results are cast to it.
+    pub data_type: DataType,
+    /// The expression as written, for error messages.
+    pub text: String,
+}
+
+/// Everything a stateless pipeline needs besides its codecs.
+pub struct StatelessSpec {
+    pub query_id: Arc<str>,
+    pub filter: Option<(Arc<dyn PhysicalExpr>, String)>,
+    /// Key columns first, then value columns, in the sink's order.
+    pub columns: Vec<OutputColumn>,
+    /// How many of `columns` are key columns.
+    pub key_columns: usize,
+    /// The result batch schema: `columns` then `ROWTIME`, `ROWPARTITION`, `ROWOFFSET`.
+    pub result_schema: SchemaRef,
+    /// Index into `columns` of the sink's `TIMESTAMP` column, when declared.
+    pub sink_timestamp: Option<usize>,
+}
+
+/// `WHERE` + projection (+ re-key) over one source.
+pub struct StatelessPipeline {
+    spec: StatelessSpec,
+    source: SourceDecoder,
+    sink: SinkEncoder,
+}
+
+impl StatelessPipeline {
+    pub fn new(spec: StatelessSpec, source: SourceDecoder, sink: SinkEncoder) -> Self {
+        StatelessPipeline { spec, source, sink }
+    }
+
+    fn dead_letter(&self, kind: ErrorKind, message: String, record: &ConsumedRecord) -> DeadLetter {
+        DeadLetter::for_record(&self.spec.query_id, kind, message, record)
+    }
+}
+
+impl Pipeline for StatelessPipeline {
+    fn process(&mut self, records: &[ConsumedRecord], out: &mut PipelineOutput) -> Result<(), ExecError> {
+        let decoded = self.source.decode(records, &mut out.dead_letters)?;
+        let mut batch = decoded.batch;
+        let mut origin = decoded.origin;
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+
+        if let Some((filter, text)) = &self.spec.filter {
+            let (mask, failures) = evaluate_predicate(filter.as_ref(), &batch);
+            for f in failures {
+                let dl = self.dead_letter(
+                    ErrorKind::Processing,
+                    format!("Error evaluating predicate {text}: {}", f.message),
+                    &records[origin[f.row]],
+                );
+                out.dead_letters.push(dl);
+            }
+            if mask.true_count() < batch.num_rows() {
+                batch = filter_record_batch(&batch, &mask)?;
+                origin = origin
+                    .into_iter()
+                    .zip(mask.iter())
+                    .filter(|(_, keep)| keep.unwrap_or(false))
+                    .map(|(i, _)| i)
+                    .collect();
+            }
+            if batch.num_rows() == 0 {
+                return Ok(());
+            }
+        }
+
+        let rows = batch.num_rows();
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.spec.columns.len() + 3);
+        for (index, col) in self.spec.columns.iter().enumerate() {
+            let (array, failures) = evaluate_isolating(col.expr.as_ref(), &batch, &col.data_type);
+            for f in failures {
+                // ksqlDB keeps the row with a null in this column and logs the error.
+                let dl = self.dead_letter(
+                    ErrorKind::Processing,
+                    format!(
+                        "Error computing expression {} for column {} with index {index}: {}",
+                        col.text, col.name, f.message
+                    ),
+                    &records[origin[f.row]],
+                );
+                out.dead_letters.push(dl);
+            }
+            let array = if array.data_type() == &col.data_type {
+                array
+            } else {
+                cast(&array, &col.data_type)?
+            };
+            columns.push(array);
+        }
+        let declared = columns.len();
+        // ROWTIME, ROWPARTITION, ROWOFFSET of the input row (the source batch's last three columns).
+        let n = batch.num_columns();
+        columns.extend_from_slice(&batch.columns()[n - 3..]);
+
+        let mut keep: Option<Vec<bool>> = None;
+        if let Some(ts_index) = self.spec.sink_timestamp {
+            let ts = cast(&columns[ts_index], &DataType::Int64)?;
+            let ts = ts
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .ok_or_else(|| ExecError::Internal("sink timestamp is not BIGINT".into()))?;
+            let mut flags = vec![true; rows];
+            for (row, flag) in flags.iter_mut().enumerate() {
+                if ts.is_null(row) || ts.value(row) < 0 {
+                    *flag = false;
+                    let dl = self.dead_letter(
+                        ErrorKind::Processing,
+                        format!(
+                            "Failed to extract timestamp from row: column {} is {}",
+                            self.spec.columns[ts_index].name,
+                            if ts.is_null(row) { "null".to_string() } else { ts.value(row).to_string() }
+                        ),
+                        &records[origin[row]],
+                    );
+                    out.dead_letters.push(dl);
+                }
+            }
+            columns[declared] = Arc::new(ts.iter().map(|t| Some(t.unwrap_or(0))).collect::<Int64Array>());
+            keep = Some(flags);
+        }
+
+        let mut result = RecordBatch::try_new(self.spec.result_schema.clone(), columns)?;
+        if let Some(flags) = keep {
+            let mask = datafusion::arrow::array::BooleanArray::from(flags);
+            result = filter_record_batch(&result, &mask)?;
+        }
+        let encoded = self.sink.encode(&result, &mut out.dead_letters)?;
+        out.records.extend(encoded);
+        Ok(())
+    }
+
+    fn source_counters(&self) -> SourceCounters {
+        self.source.counters
+    }
+}

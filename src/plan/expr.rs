@@ -1,0 +1,188 @@
+//! Compiles dialect expressions into DataFusion physical expressions over a source batch's schema.
+//!
+//! The path is the same for every expression: rewrite the few ksqlDB-only forms into DataFusion's (`a->b` becomes
+//! `get_field(a, 'B')`, function names are lower-cased), resolve and type it with DataFusion's SQL planner against
+//! the batch schema, coerce, and compile to a `PhysicalExpr` that evaluates a whole `RecordBatch` at once.
+
+use std::ops::ControlFlow;
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::common::{DFSchema, DataFusionError, ExprSchema};
+use datafusion::execution::context::SessionState;
+use datafusion::logical_expr::{Expr, ExprSchemable};
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::sql::sqlparser::ast::{
+    self, BinaryOperator, FunctionArg, FunctionArgExpr, FunctionArgumentList, FunctionArguments, Ident, ObjectName,
+    ObjectNamePart, Spanned, Value, visit_expressions_mut,
+};
+
+use super::PlanError;
+use crate::sql::ast::Position;
+
+/// Resolves and compiles expressions against one schema.
+pub struct ExprCompiler<'a> {
+    state: &'a SessionState,
+    schema: DFSchema,
+}
+
+impl<'a> ExprCompiler<'a> {
+    /// A compiler for expressions over `schema`, whose columns may be qualified with any of `qualifiers`
+    /// (the source name, or its alias).
+    pub fn new(state: &'a SessionState, schema: SchemaRef, qualifier: Option<&str>) -> Result<Self, PlanError> {
+        let schema = match qualifier {
+            Some(q) => DFSchema::try_from_qualified_schema(q, &schema),
+            None => DFSchema::try_from(schema.as_ref().clone()),
+        }
+        .map_err(|e| PlanError::Internal(e.to_string()))?;
+        Ok(ExprCompiler { state, schema })
+    }
+
+    /// A compiler over an already built DataFusion schema (joins qualify each side differently).
+    pub fn with_df_schema(state: &'a SessionState, schema: DFSchema) -> Self {
+        ExprCompiler { state, schema }
+    }
+
+    pub fn df_schema(&self) -> &DFSchema {
+        &self.schema
+    }
+
+    /// Resolves a dialect expression into a typed logical expression.
+    pub fn logical(&self, expr: &ast::Expr) -> Result<Expr, PlanError> {
+        let position = expr_position(expr);
+        let mut rewritten = expr.clone();
+        rewrite_dialect(&mut rewritten);
+        let with_alias = ast::ExprWithAlias {
+            expr: rewritten,
+            alias: None,
+        };
+        self.state
+            .create_logical_expr_from_sql_expr(with_alias, &self.schema)
+            .map_err(|e| user_error(e, position))
+    }
+
+    /// The Arrow type a logical expression produces.
+    pub fn data_type(&self, expr: &Expr) -> Result<DataType, PlanError> {
+        let schema: &dyn ExprSchema = &self.schema;
+        expr.get_type(schema).map_err(|e| user_error(e, None))
+    }
+
+    /// Coerces and compiles a logical expression.
+    pub fn physical(&self, expr: Expr) -> Result<Arc<dyn PhysicalExpr>, PlanError> {
+        self.state
+            .create_physical_expr(expr, &self.schema)
+            .map_err(|e| user_error(e, None))
+    }
+
+    /// `logical` then `physical`, returning the compiled expression and its type.
+    pub fn compile(&self, expr: &ast::Expr) -> Result<(Arc<dyn PhysicalExpr>, DataType), PlanError> {
+        let position = expr_position(expr);
+        let logical = self.logical(expr)?;
+        let physical = self.physical(logical).map_err(|e| with_position(e, position))?;
+        let ty = physical
+            .data_type(self.schema.as_arrow())
+            .map_err(|e| user_error(e, position))?;
+        Ok((physical, ty))
+    }
+}
+
+/// Where an expression starts, when the parser recorded it.
+pub fn expr_position(expr: &ast::Expr) -> Option<Position> {
+    let span = expr.span();
+    (span.start.line > 0).then_some(Position {
+        line: span.start.line,
+        column: span.start.column,
+    })
+}
+
+fn with_position(e: PlanError, position: Option<Position>) -> PlanError {
+    match e {
+        PlanError::Invalid { message, position: None } => PlanError::Invalid { message, position },
+        other => other,
+    }
+}
+
+/// Turns a DataFusion planning error into a message in ksqlDB's terms.
+fn user_error(e: DataFusionError, position: Option<Position>) -> PlanError {
+    let message = match e.find_root() {
+        DataFusionError::SchemaError(err, _) => match err.as_ref() {
+            datafusion::common::SchemaError::FieldNotFound { field, .. } => {
+                format!("Column '{}' cannot be resolved.", field.name())
+            }
+            other => other.to_string(),
+        },
+        DataFusionError::Plan(m) | DataFusionError::Execution(m) => strip_df_noise(m),
+        DataFusionError::NotImplemented(m) => {
+            return PlanError::NotSupported {
+                feature: strip_df_noise(m),
+                position,
+                hint: None,
+            };
+        }
+        other => strip_df_noise(&other.to_string()),
+    };
+    PlanError::Invalid { message, position }
+}
+
+fn strip_df_noise(m: &str) -> String {
+    m.lines().next().unwrap_or(m).trim().to_string()
+}
+
+/// Rewrites the ksqlDB-only expression forms into ones DataFusion plans.
+pub fn rewrite_dialect(expr: &mut ast::Expr) {
+    let _ = visit_expressions_mut(expr, |e| {
+        match e {
+            // `a->b`: struct field access by (already case-normalized) name.
+            ast::Expr::BinaryOp {
+                left,
+                op: BinaryOperator::Arrow,
+                right,
+            } => {
+                if let Some(field) = field_name(right) {
+                    let base = std::mem::replace(left.as_mut(), ast::Expr::value(Value::Null));
+                    *e = call("get_field", vec![base, ast::Expr::value(Value::SingleQuotedString(field))]);
+                }
+            }
+            ast::Expr::Function(f) => {
+                if let Some(ObjectNamePart::Identifier(id)) = f.name.0.last_mut() {
+                    if id.quote_style.is_none() {
+                        id.value = id.value.to_ascii_lowercase();
+                    }
+                }
+            }
+            _ => {}
+        }
+        ControlFlow::<()>::Continue(())
+    });
+}
+
+fn field_name(e: &ast::Expr) -> Option<String> {
+    match e {
+        ast::Expr::Identifier(id) => Some(id.value.clone()),
+        ast::Expr::Value(v) => match &v.value {
+            Value::SingleQuotedString(s) => Some(s.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+pub fn call(name: &str, args: Vec<ast::Expr>) -> ast::Expr {
+    ast::Expr::Function(ast::Function {
+        name: ObjectName(vec![ObjectNamePart::Identifier(Ident::new(name))]),
+        uses_odbc_syntax: false,
+        parameters: FunctionArguments::None,
+        args: FunctionArguments::List(FunctionArgumentList {
+            duplicate_treatment: None,
+            args: args
+                .into_iter()
+                .map(|a| FunctionArg::Unnamed(FunctionArgExpr::Expr(a)))
+                .collect(),
+            clauses: vec![],
+        }),
+        filter: None,
+        null_treatment: None,
+        over: None,
+        within_group: vec![],
+    })
+}

@@ -1,0 +1,17 @@
+//! Planning: from dialect statements to catalog definitions and streaming pipelines.
+//!
+//! Expressions are resolved, typed and compiled by DataFusion ([`expr`]); the streaming shape (source, filter,
+//! projection, re-key, sink) is Weir's own ([`persistent`]). This layer does no I/O: whether topics exist is the
+//! engine's concern.
+
+mod create_source;
+mod error;
+pub mod expr;
+mod persistent;
+pub mod properties;
+pub mod session;
+
+pub use create_source::plan_create_source;
+pub use error::PlanError;
+pub use persistent::{PersistentPlan, SinkTarget, plan_persistent, result_batch_schema};
+pub use session::new_session_state;

@@ -1,0 +1,120 @@
+//! The server: starts the engine and the protocol listeners, and shuts them down cleanly on SIGINT/SIGTERM.
+//!
+//! Protocol code lives here and only here; it converts requests into engine calls and engine results into
+//! protocol responses (DESIGN.md §2: no engine logic in server code).
+
+pub mod rest;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::engine::{Engine, EngineOptions};
+
+/// Why the server could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("cannot start the engine: {0}")]
+    Engine(#[from] crate::engine::EngineError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: String, source: std::io::Error },
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Initializes logging from `RUST_LOG` (default `info`).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sled=warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
+}
+
+/// `weir serve`: runs until SIGINT or SIGTERM.
+pub fn run(config_path: Option<&Path>) -> Result<(), ServerError> {
+    init_tracing();
+    let config = Config::load(config_path)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(serve(config))
+}
+
+async fn serve(config: Config) -> Result<(), ServerError> {
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        data_dir = %config.storage.data_dir.display(),
+        "starting Weir"
+    );
+    let rest_addr = config.server.rest_listen.clone();
+    let listener = tokio::net::TcpListener::bind(&rest_addr)
+        .await
+        .map_err(|source| ServerError::Bind {
+            addr: rest_addr.clone(),
+            source,
+        })?;
+    let state = rest::AppState::new(config.clone());
+    let app = rest::router(state.clone());
+    let shutdown = state.shutdown_signal();
+    tracing::info!("REST API listening on http://{}", listener.local_addr()?);
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    });
+
+    // The catalog replay can take a while; the REST API answers /healthcheck with "not ready" meanwhile.
+    let engine_config = config.clone();
+    let opened = tokio::task::spawn_blocking(move || {
+        Engine::open(EngineOptions {
+            config: engine_config,
+            synchronous: false,
+            fixed_clock: false,
+        })
+    })
+    .await
+    .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let engine: Arc<Engine> = match opened {
+        Ok(e) => e,
+        Err(e) => {
+            state.stop();
+            return Err(e.into());
+        }
+    };
+    tracing::info!(
+        topics = engine.topics().kind(),
+        streams = engine.catalog().sources().count(),
+        queries = engine.catalog().queries().count(),
+        "engine ready"
+    );
+    state.set_engine(engine.clone());
+
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    state.stop();
+    let _ = server.await;
+    tokio::task::spawn_blocking(move || engine.shutdown())
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -1,0 +1,121 @@
+//! The ksqlDB-compatible REST API (axum).
+
+mod entities;
+mod errors;
+mod ksql;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::Json;
+use parking_lot::RwLock;
+use serde_json::json;
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::engine::Engine;
+
+pub use errors::ApiError;
+
+/// Shared state of the REST handlers. The engine arrives once the catalog has been replayed.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Config,
+    engine: RwLock<Option<Arc<Engine>>>,
+    stop: watch::Sender<bool>,
+}
+
+impl AppState {
+    pub fn new(config: Config) -> Self {
+        let (stop, _) = watch::channel(false);
+        AppState {
+            inner: Arc::new(Inner {
+                config,
+                engine: RwLock::new(None),
+                stop,
+            }),
+        }
+    }
+
+    pub fn set_engine(&self, engine: Arc<Engine>) {
+        *self.inner.engine.write() = Some(engine);
+    }
+
+    /// The engine, or "server initializing" while the catalog is still being replayed.
+    pub fn engine(&self) -> Result<Arc<Engine>, ApiError> {
+        self.inner.engine.read().clone().ok_or_else(ApiError::initializing)
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Asks every open response and the listener to finish.
+    pub fn stop(&self) {
+        let _ = self.inner.stop.send(true);
+    }
+
+    /// Resolves when [`AppState::stop`] is called.
+    pub fn shutdown_signal(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut rx = self.inner.stop.subscribe();
+        async move {
+            while !*rx.borrow() {
+                if rx.changed().await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// All routes.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/info", get(info))
+        .route("/healthcheck", get(healthcheck))
+        .route("/ksql", post(ksql::handle))
+        .with_state(state)
+}
+
+async fn info(State(state): State<AppState>) -> Json<serde_json::Value> {
+    let status = if state.engine().is_ok() { "RUNNING" } else { "INITIALIZING" };
+    let topics = state
+        .engine()
+        .map(|e| e.topics().kind())
+        .unwrap_or(if state.config().kafka.bootstrap_servers.is_empty() { "embedded" } else { "kafka" });
+    Json(json!({
+        "KsqlServerInfo": {
+            "version": env!("CARGO_PKG_VERSION"),
+            "kafkaClusterId": if topics == "embedded" { "weir-embedded" } else { "kafka" },
+            "ksqlServiceId": state.config().server.service_id,
+            "serverStatus": status,
+            "topicStore": topics,
+        }
+    }))
+}
+
+async fn healthcheck(State(state): State<AppState>) -> (axum::http::StatusCode, Json<serde_json::Value>) {
+    let ready = state.engine().is_ok();
+    let code = if ready {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        code,
+        Json(json!({
+            "isHealthy": ready,
+            "details": {
+                "metastore": {"isHealthy": ready},
+                "kafka": {"isHealthy": ready},
+            },
+            "serverState": if ready { "READY" } else { "INITIALIZING" },
+        })),
+    )
+}

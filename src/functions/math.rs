@@ -174,8 +174,12 @@ impl ScalarUDFImpl for CeilFloor {
                 DataType::Decimal128(p, s) => {
                     let f = pow10((*s).max(0) as u32).unwrap_or(1);
                     decimal_rows(func, as_decimal128_array(&a[0])?, *p, *s, |v| {
-                        let q = if ceil { -((-v).div_euclid(f)) } else { v.div_euclid(f) };
-                        q.checked_mul(f)
+                        let q = if ceil {
+                            v.checked_neg().and_then(|n| n.div_euclid(f).checked_neg())
+                        } else {
+                            Some(v.div_euclid(f))
+                        };
+                        q.and_then(|q| q.checked_mul(f))
                     })?
                 }
                 _ => {
@@ -322,7 +326,7 @@ impl ScalarUDFImpl for Round {
                             return Ok(None);
                         }
                         let v = x.value(i);
-                        let drop = s as i64 - places.value(i);
+                        let drop = (s as i64).saturating_sub(places.value(i));
                         if drop <= 0 {
                             return Ok(Some(v));
                         }

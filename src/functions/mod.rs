@@ -295,6 +295,137 @@ mod tests {
         assert!(eval_err("UCASE(1, 2)").to_lowercase().contains("ucase") || !eval_err("UCASE(1, 2)").is_empty());
     }
 
+    /// Invokes a function directly, as an operator would after planning: coerce, then call.
+    fn invoke_direct(name: &str, args: Vec<ColumnarValue>, rows: usize) -> Result<ColumnarValue> {
+        use datafusion::arrow::datatypes::Field;
+        use datafusion::config::ConfigOptions;
+        let f = lookup(name).expect("registered");
+        let types: Vec<DataType> = args.iter().map(ColumnarValue::data_type).collect();
+        let coerced = f.coerce_types(&types)?;
+        let fields: Vec<FieldRef> = coerced
+            .iter()
+            .map(|t| Arc::new(Field::new("a", t.clone(), true)))
+            .collect();
+        let scalars = vec![None; fields.len()];
+        let return_field = f.return_field_from_args(ReturnFieldArgs {
+            arg_fields: &fields,
+            scalar_arguments: &scalars,
+        })?;
+        let args = args
+            .into_iter()
+            .zip(&coerced)
+            .map(|(a, t)| a.cast_to(t, None))
+            .collect::<Result<Vec<_>>>()?;
+        f.invoke_with_args(ScalarFunctionArgs {
+            args,
+            arg_fields: fields,
+            number_rows: rows,
+            return_field,
+            config_options: Arc::new(ConfigOptions::default()),
+        })
+    }
+
+    fn text(v: &str) -> ColumnarValue {
+        ColumnarValue::Scalar(datafusion::common::ScalarValue::Utf8(Some(v.into())))
+    }
+
+    #[test]
+    fn evaluation_errors_are_execution_errors_naming_the_function() {
+        use datafusion::common::{DataFusionError, ScalarValue};
+        let err = invoke_direct("STRINGTOTIMESTAMP", vec![text("x"), text("yyyy")], 1).unwrap_err();
+        assert!(
+            matches!(&err, DataFusionError::Execution(m) if m.starts_with("STRINGTOTIMESTAMP: ") && m.contains("'x'")),
+            "{err}"
+        );
+        let min = ColumnarValue::Scalar(ScalarValue::Int64(Some(i64::MIN)));
+        let err = invoke_direct("ABS", vec![min], 1).unwrap_err();
+        assert!(
+            matches!(&err, DataFusionError::Execution(m) if m.starts_with("ABS: ")),
+            "{err}"
+        );
+        let err = invoke_direct("SUBSTRING", vec![text("x")], 1).unwrap_err();
+        assert!(
+            matches!(&err, DataFusionError::Plan(m) if m.starts_with("SUBSTRING: ")),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn kernels_accept_uncoerced_arrays() {
+        use datafusion::arrow::array::{Array, LargeStringArray};
+        let f = lookup("len").expect("registered");
+        let input = ColumnarValue::Array(Arc::new(LargeStringArray::from(vec![Some("héllo"), None])));
+        let out = f
+            .invoke_with_args(ScalarFunctionArgs {
+                args: vec![input],
+                arg_fields: vec![Arc::new(datafusion::arrow::datatypes::Field::new(
+                    "a",
+                    DataType::LargeUtf8,
+                    true,
+                ))],
+                number_rows: 2,
+                return_field: Arc::new(datafusion::arrow::datatypes::Field::new("r", DataType::Int32, true)),
+                config_options: Arc::new(datafusion::config::ConfigOptions::default()),
+            })
+            .and_then(|v| v.to_array(2))
+            .expect("LEN on LargeUtf8");
+        assert_eq!(out.len(), 2);
+        assert!(out.is_null(1));
+    }
+
+    /// Extreme inputs must produce a value or an error, never a panic.
+    #[test]
+    fn extreme_inputs_never_panic() {
+        let max = i64::MAX;
+        let min = i64::MIN;
+        let deep = format!("'{}{}'", "[".repeat(5000), "]".repeat(5000));
+        let exprs = [
+            format!("SUBSTRING('abc', {min}, {min})"),
+            format!("SUBSTRING('abc', {max}, {max})"),
+            format!("SUBSTRING(CAST('abc' AS BYTEA), {min}, {max})"),
+            format!("LPAD('a', {max}, 'x')"),
+            format!("RPAD('', {min}, 'x')"),
+            format!("INSTR('abc', 'b', {min}, {max})"),
+            format!("INSTR('', '', {max}, {min})"),
+            format!("ROUND(1.5, {min})"),
+            format!("ROUND(1.5, {max})"),
+            format!("ROUND(CAST(1.5 AS DECIMAL(38, 10)), {min})"),
+            format!("ROUND(CAST(1.5 AS DECIMAL(38, 10)), {max})"),
+            "ROUND(CAST(99999999999999999999999999999999999999 AS DECIMAL(38, 0)))".into(),
+            "CEIL(CAST(-99999999999999999999999999999.999999999 AS DECIMAL(38, 9)))".into(),
+            "ROUND(CAST('-Infinity' AS DOUBLE), 2)".into(),
+            "ROUND(CAST('NaN' AS DOUBLE), 2)".into(),
+            "SQRT(CAST('Infinity' AS DOUBLE))".into(),
+            format!("CHR({max})"),
+            format!("REGEXP_EXTRACT('(a)', 'a', {max})"),
+            format!("TIMESTAMPTOSTRING({min}, 'yyyy')"),
+            format!("FROM_UNIXTIME({max})"),
+            "STRINGTOTIMESTAMP('+9999999999999999999', 'yyyy')".into(),
+            "STRINGTOTIMESTAMP('99999999999999999999', 'nnnnnnnnnnnnnnnnnnn')".into(),
+            "PARSE_TIMESTAMP('', '')".into(),
+            "STRINGTOTIMESTAMP('x', '')".into(),
+            format!("EXTRACTJSONFIELD({deep}, '$[0][0]')"),
+            "EXTRACTJSONFIELD('{\"a\": \"\\ud800\"}', '$.a')".into(),
+            "SPLIT('', '')".into(),
+            "MASK('', NULL, NULL, NULL, NULL)".into(),
+            "INITCAP(' ')".into(),
+            "CHR('\\u')".into(),
+            "TRIM(chr(0))".into(),
+            "REPLACE('', '', '')".into(),
+            "ARRAY_CONTAINS(make_array(), 1)".into(),
+        ];
+        for expr in exprs {
+            // A panic in a spawned task comes back as an error mentioning it, so check both.
+            match std::panic::catch_unwind(|| {
+                crate::functions::test_support::try_eval(&expr).map_err(|e| e.to_string())
+            }) {
+                Err(_) => panic!("{expr} panicked"),
+                Ok(Err(msg)) => assert!(!msg.to_lowercase().contains("panic"), "{expr}: {msg}"),
+                Ok(Ok(_)) => {}
+            }
+        }
+    }
+
     #[test]
     fn function_names_resolve_in_any_case_through_sql() {
         assert_eq!(eval("ucase('a')"), "A");

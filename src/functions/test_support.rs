@@ -63,3 +63,12 @@ pub(crate) fn eval_err(sql_or_expr: &str) -> String {
         Err(e) => e.to_string(),
     }
 }
+
+/// Evaluates a query or expression, returning its rendered rows or the error.
+pub(crate) fn try_eval(sql_or_expr: &str) -> Result<Vec<String>> {
+    let batches = run(&query(sql_or_expr))?;
+    Ok(batches
+        .iter()
+        .flat_map(|b| (0..b.num_rows()).map(move |r| render(b.column(0), r)))
+        .collect())
+}

@@ -51,18 +51,12 @@ pub fn new_session_state() -> SessionState {
         options.sql_parser.parse_float_as_decimal = false;
         options.execution.time_zone = None;
     }
-    let mut state = SessionStateBuilder::new()
+    let builder = SessionStateBuilder::new()
         .with_config(config)
         .with_default_features()
-        .with_type_planner(Arc::new(KsqlTypePlanner))
-        .build();
-    for udf in functions::all() {
-        // Registered under the lower-case name: call sites are lower-cased before planning.
-        if let Err(e) = state.register_udf(udf) {
-            tracing::warn!("could not register function: {e}");
-        }
-    }
-    state
+        .with_type_planner(Arc::new(KsqlTypePlanner));
+    // ksqlDB's functions replace DataFusion built-ins of the same name; its planner handles SUBSTRING(... FROM ...).
+    functions::install(builder).build()
 }
 
 /// The Arrow type of a `CAST` target, exposed for tests.

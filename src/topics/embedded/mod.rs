@@ -55,6 +55,20 @@ const LOCK_FILE: &str = "+lock";
 /// The embedded [`TopicStore`]. Cheap to share (`Arc<EmbeddedStore>`); all methods take `&self`.
 ///
 /// Dropping the store stops the interval flusher and fsyncs everything not yet synced.
+///
+/// # Example
+/// ```
+/// use weir::topics::embedded::{EmbeddedOptions, EmbeddedStore};
+/// use weir::topics::{Record, TopicSpec, TopicStore};
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let store = EmbeddedStore::open(dir.path(), EmbeddedOptions::default()).unwrap();
+/// store.create_topic("clicks", TopicSpec { partitions: 1, replicas: 1 }).unwrap();
+/// let click = Record { timestamp: 1_700_000_000_000, value: Some("{}".into()), ..Record::default() };
+/// assert_eq!(store.append("clicks", 0, &[click.clone(), click], None).unwrap(), 0);
+/// let read = store.read("clicks", 0, 1, 10).unwrap();
+/// assert_eq!((read.len(), read[0].offset), (1, 1));
+/// ```
 pub struct EmbeddedStore {
     inner: Arc<Inner>,
     /// Present under [`FsyncPolicy::Interval`]. Dropped (stopped) before the final flush.

@@ -180,6 +180,28 @@ fn round_trip_keys_values_nulls_headers_timestamps() {
 }
 
 #[test]
+fn one_append_is_one_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_with_topic(dir.path(), 64 << 20);
+    let records: Vec<Record> = (0..1_000)
+        .map(|i| Record {
+            timestamp: i,
+            value: Some(Bytes::from(vec![b'v'; 250])),
+            ..Record::default()
+        })
+        .collect();
+    store.append(TOPIC, 0, &records, None).unwrap();
+    let mut frame = Vec::new();
+    batch::encode(&mut frame, 0, &records, None).unwrap();
+    assert_eq!(fs::read(segment_path(dir.path(), 0, 0)).unwrap(), frame);
+    assert!(
+        frame.len() < 1_000 * 256,
+        "about 5 bytes of overhead per record, not {}",
+        frame.len() / 1_000
+    );
+}
+
+#[test]
 fn reads_start_mid_batch_and_honour_max() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_with_topic(dir.path(), 1 << 20);
@@ -825,4 +847,75 @@ fn default_options() {
     let options = EmbeddedOptions::default();
     assert_eq!(options.segment_bytes, 64 * 1024 * 1024);
     assert_eq!(options.fsync, FsyncPolicy::Interval(Duration::from_secs(1)));
+}
+
+/// Environment variable that turns [`crash_child`] into a writer; set only by [`survives_sigkill_during_appends`].
+const CRASH_DIR_VAR: &str = "WEIR_TOPICS_CRASH_DIR";
+
+/// The victim of [`survives_sigkill_during_appends`]: appends until killed, printing each acknowledged end offset.
+#[test]
+#[ignore = "run as a child process by survives_sigkill_during_appends"]
+fn crash_child() {
+    let Some(dir) = std::env::var_os(CRASH_DIR_VAR) else {
+        return;
+    };
+    let store = EmbeddedStore::open(Path::new(&dir), options(16 * 1024)).unwrap();
+    store.create_topic(TOPIC, spec(1)).unwrap();
+    let mut rng = Rng(42);
+    let mut next = 0;
+    let mut stdout = std::io::stdout().lock();
+    loop {
+        let n = 1 + rng.below(60) as i64;
+        store
+            .append(TOPIC, 0, &recs(next..next + n), Some(next.to_string().as_bytes()))
+            .unwrap();
+        next += n;
+        writeln!(stdout, "acked {next}").unwrap();
+        stdout.flush().unwrap();
+    }
+}
+
+#[test]
+fn survives_sigkill_during_appends() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "topics::embedded::tests::crash_child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CRASH_DIR_VAR, dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut acked = 0;
+    while acked < 5_000 {
+        let line = lines.next().expect("the writer stopped early").unwrap();
+        if let Some(n) = line.strip_prefix("acked ") {
+            acked = n.parse().unwrap();
+        }
+    }
+    child.kill().unwrap(); // SIGKILL: no destructors, no flush
+    child.wait().unwrap();
+    for line in lines {
+        if let Some(n) = line.unwrap().strip_prefix("acked ") {
+            acked = n.parse().unwrap();
+        }
+    }
+
+    let store = open(dir.path());
+    let end = store.offsets(TOPIC, 0).unwrap().end;
+    assert!(end >= acked, "acknowledged {acked} records but only {end} survived");
+    assert!(store.segment_count(TOPIC, 0) > 3);
+    assert_records(&read_all(&store, 0), 0, end as usize);
+    let metadata = store.batch_metadata(TOPIC, 0, 0).unwrap();
+    assert!(metadata.iter().all(|(base, m)| m == base.to_string().as_bytes()));
+    assert_eq!(store.append(TOPIC, 0, &recs(end..end + 1), None).unwrap(), end);
 }

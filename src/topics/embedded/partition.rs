@@ -186,8 +186,9 @@ impl Partition {
     ) -> Result<i64> {
         let base = w.end;
         batch::encode(buf, base, records, metadata)?;
-        // `encode` checked that the count fits a u32, so this cannot overflow short of 2^63 records.
-        let end = base + records.len() as i64;
+        let end = base
+            .checked_add(records.len() as i64)
+            .ok_or_else(|| TopicError::Metadata(format!("{}-{}: offsets exhausted", self.topic, self.id)))?;
         let frame_len = buf.len() as u64;
 
         let mut pos = w.active.size();

@@ -39,6 +39,15 @@ pub enum TopicError {
     Metadata(String),
     #[error("Kafka error: {0}")]
     Kafka(String),
+    /// One append encodes to more bytes than a batch frame can hold; split it into smaller appends.
+    #[error("batch of {bytes} bytes is larger than the maximum of {max} bytes")]
+    BatchTooLarge { bytes: usize, max: usize },
+    /// The topic specification cannot be honoured (for example zero partitions).
+    #[error("invalid topic specification: {0}")]
+    InvalidSpec(String),
+    /// Another process (or another store in this process) already has the directory open.
+    #[error("topic directory {0} is in use by another store")]
+    Locked(String),
 }
 
 pub type Result<T, E = TopicError> = std::result::Result<T, E>;

@@ -8,7 +8,9 @@
 /// Which part of a Kafka record a codec reads or writes; used in messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Target {
+    /// The record key (`KEY_FORMAT`).
     Key,
+    /// The record value (`VALUE_FORMAT`).
     Value,
 }
 

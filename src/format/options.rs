@@ -77,6 +77,7 @@ impl FromStr for FormatKind {
 /// Everything a codec needs besides the columns. Built once per source or sink from its `WITH` clause.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FormatOptions {
+    /// The serialization format.
     pub kind: FormatKind,
     /// The DELIMITED field separator; `,` unless `KEY_DELIMITER`/`VALUE_DELIMITER` says otherwise. Ignored by
     /// the other formats.

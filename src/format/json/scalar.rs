@@ -139,9 +139,12 @@ pub(crate) fn append(
             b.push_decimal(v);
         }
         Data::Bytes { utf8: true, .. } => {
-            let written = b
-                .push_bytes_with(|buf| text::write_as_text(raw, buf))
-                .map_err(|e| e.to_string())?;
+            let written = match node {
+                // The common case: copy the string's content, unescaping on the way.
+                Node::Str(content) => b.push_bytes_with(|buf| text::unescape_into(content, buf)),
+                _ => b.push_bytes_with(|buf| text::write_as_text(raw, buf)),
+            }
+            .map_err(|e| e.to_string())?;
             written.map_err(|()| "Invalid JSON string".to_string())?;
         }
         Data::Bytes { utf8: false, .. } => {

@@ -14,7 +14,7 @@ use datafusion::arrow::array::{
     TimestampMillisecondArray,
 };
 use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
-use datafusion::arrow::compute::cast;
+use datafusion::arrow::compute::{CastOptions, cast_with_options};
 use datafusion::arrow::datatypes::{
     DataType, Date32Type, Decimal128Type, Float64Type, Int32Type, Int64Type, Time32MillisecondType,
     TimestampMillisecondType,
@@ -52,6 +52,16 @@ pub(crate) enum Prepared {
         nulls: Option<NullBuffer>,
         fields: Vec<Prepared>,
     },
+}
+
+/// Converts without losing data: a value that does not fit the declared type (an `Int64` too large for
+/// `INT`) is an error rather than a silent null, because nothing may be dropped silently.
+fn cast(array: &ArrayRef, to: &DataType) -> Result<ArrayRef, datafusion::arrow::error::ArrowError> {
+    let options = CastOptions {
+        safe: false,
+        ..CastOptions::default()
+    };
+    cast_with_options(array, to, &options)
 }
 
 fn mismatch(array: &dyn Array, ty: &SqlType) -> String {
@@ -289,6 +299,13 @@ mod tests {
         assert_eq!(range(offsets, 0), 0..2);
         assert!(matches!(item.as_ref(), Prepared::BigInt(_)));
         assert!(p.is_null(1));
+    }
+
+    #[test]
+    fn lossy_casts_are_errors() {
+        let big: ArrayRef = Arc::new(datafusion::arrow::array::Int64Array::from(vec![i64::MAX]));
+        let e = Prepared::new(&big, &SqlType::Int).unwrap_err();
+        assert!(e.contains("cannot be written as INTEGER"), "{e}");
     }
 
     #[test]

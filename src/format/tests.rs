@@ -1002,6 +1002,14 @@ fn none_format_and_keyless_codecs_ignore_the_bytes() {
 }
 
 #[test]
+fn codecs_can_move_between_threads() {
+    fn assert_send<T: Send>() {}
+    assert_send::<Decoder>();
+    assert_send::<Encoder>();
+    assert_send::<Decoded>();
+}
+
+#[test]
 fn constructors_validate_the_columns() {
     let e = Decoder::new(&opts(FormatKind::Kafka), &[col("A", dec(4, 2))], false).unwrap_err();
     assert!(
@@ -1256,4 +1264,66 @@ fn deep_schemas_hit_the_recursion_limit_not_the_stack() {
                 .as_str()
         )
     );
+}
+
+#[test]
+fn json_repeated_keys_inside_unwrapped_and_colliding_values() {
+    let unwrapped = opts(FormatKind::Json).with_wrap_single_value(Some(false));
+    let d = decode(
+        &unwrapped,
+        &[col("V", map(SqlType::Int))],
+        false,
+        &[Some(br#"{"a": 1, "a": 2, "b": 3}"#), Some(br#"{"a": 1}"#)],
+    );
+    assert_eq!(row_text(&d, 0), ["{a: 2, b: 3}"]);
+    assert_eq!(row_text(&d, 1), ["{a: 1}"]);
+    // One key feeding two fields (`m` exactly, `M` upper-cased), with a map that repeats a key.
+    let f = [col("m", map(SqlType::Int)), col("M", map(SqlType::Int))];
+    let d = decode_json(
+        &f,
+        &[
+            r#"{"m": {"k": 1, "k": 2}}"#,
+            r#"{"M": {"x": 1}, "m": {"y": 2}}"#,
+        ],
+    );
+    assert!(d.errors.is_empty(), "{:?}", d.errors);
+    assert_eq!(row_text(&d, 0), ["{k: 2}", "{k: 2}"]);
+    assert_eq!(row_text(&d, 1), ["{y: 2}", "{x: 1}"]);
+}
+
+#[test]
+fn delimited_single_column_keys_and_values() {
+    let o = opts(FormatKind::Delimited);
+    let f = [col("K", SqlType::String)];
+    let d = decode(
+        &o,
+        &f,
+        true,
+        &[Some(b"abc"), Some(b"\"a,b\""), Some(b""), None],
+    );
+    assert_eq!(row_text(&d, 0), ["abc"]);
+    assert_eq!(row_text(&d, 1), ["a,b"]);
+    assert_eq!(errors(&d), [(2, "No fields in record".to_string())]);
+    assert_eq!(d.null_rows, [3]);
+    let out = encode(&o, &f, true, &d.arrays);
+    assert_eq!(
+        out,
+        [
+            Some("abc".into()),
+            Some("\"a,b\"".into()),
+            Some(String::new()),
+            Some(String::new())
+        ]
+    );
+    let unwrapped = opts(FormatKind::Delimited).with_wrap_single_value(Some(false));
+    let d = decode(&unwrapped, &[col("V", SqlType::Int)], false, &[Some(b"10")]);
+    assert_eq!(row_text(&d, 0), ["10"]);
+}
+
+#[test]
+fn kafka_empty_payloads() {
+    let o = opts(FormatKind::Kafka);
+    let d = decode(&o, &[col("V", SqlType::Bytes)], false, &[Some(b"")]);
+    assert_eq!(row_text(&d, 0), [""]);
+    assert!(d.null_rows.is_empty());
 }

@@ -1327,3 +1327,60 @@ fn kafka_empty_payloads() {
     assert_eq!(row_text(&d, 0), [""]);
     assert!(d.null_rows.is_empty());
 }
+
+#[test]
+fn json_fast_and_exact_scalar_paths_agree() {
+    let values = [
+        "true",
+        "false",
+        "null",
+        "0",
+        "-0",
+        "1",
+        "-7",
+        "2147483648",
+        "3000000000",
+        "86400000",
+        "-5",
+        "9223372036854775807",
+        "9223372036854775808",
+        "123456789012345678901234567890",
+        "1.5",
+        "-41.9",
+        "1e3",
+        "\"42\"",
+        "\"x\"",
+        "\"ew==\"",
+        "\"\"",
+        "\"t\\u00e9\"",
+        "[1, \"a\"]",
+        "{\"a\": 1.50}",
+    ];
+    let types = [
+        SqlType::Boolean,
+        SqlType::Int,
+        SqlType::BigInt,
+        SqlType::String,
+        SqlType::Bytes,
+        SqlType::Timestamp,
+        SqlType::Date,
+        SqlType::Time,
+    ];
+    for ty in types {
+        let f = [col("V", ty.clone())];
+        // A fraction for the column switches a decoder to the exact path for good.
+        let mut exact = Decoder::new(&opts(FormatKind::Json), &f, false).unwrap();
+        exact.decode(&[Some(b"{\"v\": 1.5}")]);
+        for v in values {
+            let record = format!("{{\"v\": {v}}}");
+            let payload: &[&[u8]] = &[record.as_bytes()];
+            let p: Vec<Option<&[u8]>> = payload.iter().map(|p| Some(*p)).collect();
+            let fast = Decoder::new(&opts(FormatKind::Json), &f, false)
+                .unwrap()
+                .decode(&p);
+            let slow = exact.decode(&p);
+            assert_eq!(row_text(&fast, 0), row_text(&slow, 0), "{ty} <- {v}");
+            assert_eq!(errors(&fast), errors(&slow), "{ty} <- {v}");
+        }
+    }
+}

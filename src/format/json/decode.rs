@@ -1,13 +1,19 @@
 //! JSON records straight into Arrow builders, without building a `serde_json::Value`.
 //!
 //! A serde [`DeserializeSeed`] walks each record with `serde_json::Deserializer::from_slice` and writes every
-//! field into its column builder as it is parsed. Scalars are captured as borrowed `RawValue` text and
-//! converted by [`super::scalar`], which keeps numbers exact (decimals, `42.000` into a `STRING`) and avoids
-//! copying strings that have no escapes. Object keys are matched against the schema like ksqlDB does: an exact
-//! match wins, otherwise the key upper-cased must equal the field name (so `itemid` fills `ITEMID` but not a
-//! quoted `caseField`); the field after the previous match is tried first because records usually repeat one
-//! key order. Unknown keys are skipped, missing fields are null, and a repeated key overwrites the earlier
-//! value (Jackson's behaviour) by rolling that column back.
+//! field into its column builder as it is parsed. Scalars take one of two paths with identical results:
+//! the fast path receives values already parsed (strings borrowed from the input when they have no escapes,
+//! integers exact); the exact path captures the value's JSON text as a borrowed `RawValue` and converts the
+//! literal in [`super::scalar`], which keeps every digit (DOUBLE and DECIMAL always use it; `42.000` read into a
+//! STRING stays `42.000`). When the fast path meets a value only the exact path converts faithfully, the
+//! record is decoded again in exact mode, which then stays on for the decoder.
+//!
+//! Object keys are matched against the schema like ksqlDB does: an exact match wins, otherwise the key
+//! upper-cased must equal the field name (so `itemid` fills `ITEMID` but not a quoted `caseField`); the field
+//! after the previous match is tried first because records usually repeat one key order. Unknown keys are
+//! skipped, missing fields are null, and a repeated key overwrites the earlier value (Jackson's behaviour)
+//! by rolling that column back. Maps with a repeated key (or very many keys) are decoded again through a
+//! slow path that keeps each key's last value.
 //!
 //! Coercion errors are recorded in [`Ctx`] with their path (`$.ORDER.ITEMS[2]`) and surface as ksqlDB's
 //! messages; serde_json's own errors describe malformed JSON.
@@ -70,10 +76,16 @@ pub(crate) struct Ctx {
     states: Vec<u8>,
     /// Unescaped string content for non-STRING targets.
     scratch: Vec<u8>,
-    /// Decode maps through the slow path that resolves repeated keys.
+    /// Decode maps through the slow path that resolves repeated keys (for one record).
     pub(crate) slow_maps: bool,
-    /// A map needed the slow path; the record is decoded again with `slow_maps`.
-    pub(crate) retry_slow: bool,
+    /// Convert every scalar from its exact JSON text. Starts off and, once a value needed it (a fraction
+    /// for an INT, an object for a STRING, ...), stays on for this decoder: streams that need it once
+    /// usually need it again, and the result is the same either way, only the speed differs.
+    pub(crate) raw_scalars: bool,
+    /// The record must be decoded again: a fast path met a value it cannot represent exactly.
+    pub(crate) retry: bool,
+    /// The retry needs the slow map path.
+    pub(crate) retry_slow_maps: bool,
     /// The top-level value was JSON `null`.
     pub(crate) null_record: bool,
 }
@@ -82,7 +94,8 @@ impl Ctx {
     pub(crate) fn reset(&mut self) {
         self.failure = None;
         self.states.clear();
-        self.retry_slow = false;
+        self.retry = false;
+        self.retry_slow_maps = false;
         self.null_record = false;
     }
 
@@ -100,9 +113,16 @@ impl Ctx {
         }
     }
 
-    fn retry<E: de::Error>(&mut self) -> E {
-        self.retry_slow = true;
+    fn retry_slow_maps<E: de::Error>(&mut self) -> E {
+        self.retry = true;
+        self.retry_slow_maps = true;
         E::custom("map needs the slow path")
+    }
+
+    fn retry_raw<E: de::Error>(&mut self) -> E {
+        self.retry = true;
+        self.raw_scalars = true;
+        E::custom("value needs its exact text")
     }
 }
 
@@ -124,11 +144,90 @@ impl<'de> DeserializeSeed<'de> for Seed<'_> {
                 let raw = <&'de RawValue>::deserialize(d)?;
                 decode_map_slow(raw.get(), b, ctx)
             }
-            _ => {
-                let raw = <&'de RawValue>::deserialize(d)?;
-                scalar::append(raw.get(), b, &mut ctx.scratch).map_err(|m| ctx.fail(m))
-            }
+            Data::F64(_) | Data::Decimal { .. } => raw_scalar(d, b, ctx),
+            _ if ctx.raw_scalars => raw_scalar(d, b, ctx),
+            _ => d.deserialize_any(ScalarVisitor { b, ctx }),
         }
+    }
+}
+
+/// Captures a scalar's JSON text and converts it exactly (DOUBLE and DECIMAL always come this way, so their
+/// digits are never rounded twice).
+fn raw_scalar<'de, D: Deserializer<'de>>(
+    d: D,
+    b: &mut ColumnBuilder,
+    ctx: &mut Ctx,
+) -> Result<(), D::Error> {
+    let raw = <&'de RawValue>::deserialize(d)?;
+    scalar::append(raw.get(), b, &mut ctx.scratch).map_err(|m| ctx.fail(m))
+}
+
+/// The fast path for BOOLEAN, INT, BIGINT, STRING, BYTES, TIMESTAMP, DATE and TIME: values arrive already
+/// parsed (strings borrowed from the input when unescaped). Anything this path cannot convert exactly
+/// asks for the record to be decoded again in raw mode.
+struct ScalarVisitor<'a> {
+    b: &'a mut ColumnBuilder,
+    ctx: &'a mut Ctx,
+}
+
+impl<'de> Visitor<'de> for ScalarVisitor<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "a JSON value for {}", self.b.ty)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.b.append_null();
+        Ok(())
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        self.visit_unit()
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
+        scalar::append_bool(v, self.b).map_err(|m| self.ctx.fail(m))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        scalar::append_integer(i128::from(v), self.b).map_err(|m| self.ctx.fail(m))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        scalar::append_integer(i128::from(v), self.b).map_err(|m| self.ctx.fail(m))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        // A fraction, an exponent or an integer beyond u64: only the literal gives ksqlDB's exact answer.
+        Err(self.ctx.retry_raw())
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        scalar::append_text(v, self.b).map_err(|m| self.ctx.fail(m))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        Err(self.container(Node::Array))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        Err(self.container(Node::Object))
+    }
+}
+
+impl ScalarVisitor<'_> {
+    /// A STRING column stores the container's text, which needs its exact JSON; other columns reject it.
+    fn container<E: de::Error>(self, node: Node<'_>) -> E {
+        if matches!(self.b.data, Data::Bytes { utf8: true, .. }) {
+            return self.ctx.retry_raw();
+        }
+        let message = format!(
+            "Can't convert type. sourceType: {}, requiredType: {}",
+            node.jackson_name(),
+            self.b.ty
+        );
+        self.ctx.fail(message)
     }
 }
 
@@ -249,17 +348,23 @@ enum KeyMatch {
     },
 }
 
-/// True when `key` upper-cased is `name` (Java's `toUpperCase`; ASCII keys take a fast path).
+/// True when `key` upper-cased is `name` (Java's `toUpperCase`). ASCII is compared byte by byte in one pass;
+/// from the first non-ASCII character on, the rest is upper-cased the Unicode way (which may change its
+/// length, e.g. `ß` becomes `SS`).
 fn upper_eq(key: &str, name: &str) -> bool {
-    if key.is_ascii() {
-        key.len() == name.len()
-            && key
-                .bytes()
-                .zip(name.bytes())
-                .all(|(k, n)| k.to_ascii_uppercase() == n)
-    } else {
-        key.to_uppercase() == name
+    let n = name.as_bytes();
+    for (i, &k) in key.as_bytes().iter().enumerate() {
+        if !k.is_ascii() {
+            return match (key.get(i..), name.get(i..)) {
+                (Some(rest), Some(name_rest)) => rest.to_uppercase() == name_rest,
+                _ => false,
+            };
+        }
+        if n.get(i) != Some(&k.to_ascii_uppercase()) {
+            return false;
+        }
     }
+    key.len() == n.len()
 }
 
 /// Matches object keys to field names; deserializes the key without allocating.
@@ -469,11 +574,11 @@ fn decode_map_fast<'de, A: MapAccess<'de>>(
         pushed.map_err(|m| ctx.fail(m))?;
         let last = keys.len().saturating_sub(1);
         if last - row_start >= FAST_MAP_ENTRIES {
-            return Err(ctx.retry());
+            return Err(ctx.retry_slow_maps());
         }
         let key = key_at(keys, last).unwrap_or_default();
         if (row_start..last).any(|i| key_at(keys, i) == Some(key)) {
-            return Err(ctx.retry());
+            return Err(ctx.retry_slow_maps());
         }
         if let Err(e) = map.next_value_seed(Seed {
             b: values,

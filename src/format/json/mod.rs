@@ -94,20 +94,23 @@ impl RowDecoder for JsonDecoder {
 
     fn decode_row(&mut self, row: usize, payload: &[u8]) -> Result<RowOutcome, String> {
         let bytes = strip_schema_registry_prefix(payload);
-        match self.try_decode(row, bytes) {
-            Ok(outcome) => Ok(outcome),
-            Err(_) if self.ctx.retry_slow => {
-                // A map repeated a key (or is large): decode the record again resolving keys the slow way.
-                for b in &mut self.row.children {
-                    b.truncate(row);
+        // A fast path can ask for the record again: once for raw scalars, once for slow maps.
+        let mut attempts = 0;
+        let result = loop {
+            attempts += 1;
+            match self.try_decode(row, bytes) {
+                Err(_) if self.ctx.retry && attempts < 3 => {
+                    for b in &mut self.row.children {
+                        b.truncate(row);
+                    }
+                    self.ctx.slow_maps |= self.ctx.retry_slow_maps;
                 }
-                self.ctx.slow_maps = true;
-                let result = self.try_decode(row, bytes);
-                self.ctx.slow_maps = false;
-                result.map_err(|e| self.describe(&e))
+                Ok(outcome) => break Ok(outcome),
+                Err(e) => break Err(self.describe(&e)),
             }
-            Err(e) => Err(self.describe(&e)),
-        }
+        };
+        self.ctx.slow_maps = false;
+        result
     }
 }
 

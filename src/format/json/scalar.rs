@@ -1,5 +1,6 @@
 //! Coercion of one JSON scalar (or any node, for `STRING`) into a leaf column, following ksqlDB's
-//! `KsqlJsonDeserializer`/`JsonSerdeUtils`:
+//! `KsqlJsonDeserializer`/`JsonSerdeUtils`. [`append`] converts a value from its JSON text; `append_bool`,
+//! `append_integer` and `append_text` serve the decoder's fast path with already-parsed values. Rules:
 //!
 //! | SQL type | accepted JSON | notes |
 //! |---|---|---|
@@ -24,9 +25,12 @@ use crate::format::java::{self, BASE64_PADDED};
 const MILLIS_PER_DAY: i64 = 86_400_000;
 
 fn convert_error(node: &Node<'_>, b: &ColumnBuilder) -> String {
+    convert_error_named(node.jackson_name(), b)
+}
+
+fn convert_error_named(node: &str, b: &ColumnBuilder) -> String {
     format!(
-        "Can't convert type. sourceType: {}, requiredType: {}",
-        node.jackson_name(),
+        "Can't convert type. sourceType: {node}, requiredType: {}",
         b.ty
     )
 }
@@ -35,124 +39,137 @@ fn coerce_error(b: &ColumnBuilder) -> String {
     format!("Can't coerce string to type. targetType: {}", b.ty)
 }
 
-fn range_error(node: &Node<'_>, b: &ColumnBuilder) -> String {
+fn range_error(node: &str, b: &ColumnBuilder) -> String {
     format!(
-        "Can't convert type. sourceType: {}, requiredType: {} (the number is out of range)",
-        node.jackson_name(),
+        "Can't convert type. sourceType: {node}, requiredType: {} (the number is out of range)",
         b.ty
     )
 }
 
-/// An integer from a number (truncated) or an integer string, checked against `range`.
-fn integer(
-    node: &Node<'_>,
-    b: &ColumnBuilder,
-    scratch: &mut Vec<u8>,
-    range: impl Fn(i64) -> bool,
-) -> Result<i64, String> {
-    match node {
-        Node::Number(lit, _) => lit
-            .truncate_to_i64()
-            .filter(|v| range(*v))
-            .ok_or_else(|| range_error(node, b)),
-        Node::Str(content) => text::unescaped(content, scratch)
-            .ok()
-            .and_then(java::parse_long)
-            .filter(|v| range(*v))
-            .ok_or_else(|| coerce_error(b)),
-        _ => Err(convert_error(node, b)),
-    }
+fn time_range_error() -> String {
+    format!(
+        "Time values must use number of milliseconds greater than 0 and less than {MILLIS_PER_DAY}."
+    )
 }
 
-fn time_of_day(node: &Node<'_>, b: &ColumnBuilder, scratch: &mut Vec<u8>) -> Result<i32, String> {
-    let millis = integer(node, b, scratch, |_| true)?;
-    if (0..=MILLIS_PER_DAY).contains(&millis) {
-        i32::try_from(millis).map_err(|_| range_error(node, b))
+/// The Jackson node an integer literal becomes.
+fn integer_node(v: i128) -> &'static str {
+    if i32::try_from(v).is_ok() {
+        "IntNode"
+    } else if i64::try_from(v).is_ok() {
+        "LongNode"
     } else {
-        Err(format!(
-            "Time values must use number of milliseconds greater than 0 and less than {MILLIS_PER_DAY}."
-        ))
+        "BigIntegerNode"
     }
 }
 
-/// Appends the JSON value `raw` (one complete value as serde_json validated it) to a leaf column, or
-/// explains why it cannot be converted. `scratch` is reused for unescaped strings.
-pub(crate) fn append(
-    raw: &str,
-    b: &mut ColumnBuilder,
-    scratch: &mut Vec<u8>,
-) -> Result<(), String> {
-    let node = Node::classify(raw);
-    if let Node::Null = node {
-        b.append_null();
-        return Ok(());
-    }
-    let in_i32 = |v: i64| i32::try_from(v).is_ok();
+/// Appends a JSON `true`/`false`.
+pub(crate) fn append_bool(v: bool, b: &mut ColumnBuilder) -> Result<(), String> {
     match &b.data {
-        Data::Boolean(_) => match node {
-            Node::Bool(v) => b.push_bool(v),
-            _ => return Err(convert_error(&node, b)),
-        },
-        Data::I32(I32Kind::Int, _) => {
-            let v = integer(&node, b, scratch, in_i32)?;
-            b.push_i32(v as i32);
-        }
-        Data::I32(I32Kind::Date, _) => {
-            let v = integer(&node, b, scratch, in_i32)?;
-            b.push_i32(v as i32);
-        }
-        Data::I32(I32Kind::Time, _) => {
-            let v = time_of_day(&node, b, scratch)?;
+        Data::Boolean(_) => b.push_bool(v),
+        Data::Bytes { utf8: true, .. } => b
+            .push_bytes(if v { b"true" } else { b"false" })
+            .map_err(|e| e.to_string())?,
+        _ => return Err(convert_error_named("BooleanNode", b)),
+    }
+    Ok(())
+}
+
+/// Appends a JSON integer literal (one that fits an i128).
+pub(crate) fn append_integer(v: i128, b: &mut ColumnBuilder) -> Result<(), String> {
+    let node = integer_node(v);
+    match &b.data {
+        Data::I32(I32Kind::Int | I32Kind::Date, _) => {
+            let v = i32::try_from(v).map_err(|_| range_error(node, b))?;
             b.push_i32(v);
         }
+        Data::I32(I32Kind::Time, _) => {
+            if !(0..=i128::from(MILLIS_PER_DAY)).contains(&v) {
+                return Err(time_range_error());
+            }
+            b.push_i32(v as i32);
+        }
         Data::I64(I64Kind::BigInt | I64Kind::Timestamp, _) => {
-            let v = integer(&node, b, scratch, |_| true)?;
+            let v = i64::try_from(v).map_err(|_| range_error(node, b))?;
+            b.push_i64(v);
+        }
+        Data::F64(_) => b.push_f64(v as f64),
+        Data::Decimal {
+            precision, scale, ..
+        } => {
+            let (p, s) = (*precision, *scale);
+            let mut text = Vec::with_capacity(40);
+            write_i128(v, &mut text);
+            let text = std::str::from_utf8(&text).unwrap_or("0");
+            let fitted = java::DecimalLiteral::parse(text)
+                .ok_or_else(|| convert_error_named(node, b))?
+                .fit(p, s)?;
+            b.push_decimal(fitted);
+        }
+        Data::Bytes { utf8: true, .. } => {
+            let written = b.push_bytes_with(|buf| {
+                write_i128(v, buf);
+                Ok::<(), std::convert::Infallible>(())
+            });
+            written.map_err(|e| e.to_string())?.unwrap_or(());
+        }
+        Data::Boolean(_) | Data::Bytes { utf8: false, .. } => {
+            return Err(convert_error_named(node, b));
+        }
+        Data::List { .. } | Data::Map { .. } | Data::Struct(_) => {
+            return Err(format!("internal error: {} is not a scalar type", b.ty));
+        }
+    }
+    Ok(())
+}
+
+fn write_i128(v: i128, out: &mut Vec<u8>) {
+    match i64::try_from(v) {
+        Ok(v) => java::write_i64(v, out),
+        Err(_) => out.extend_from_slice(v.to_string().as_bytes()),
+    }
+}
+
+/// Appends a JSON string, given its unescaped text.
+pub(crate) fn append_text(s: &str, b: &mut ColumnBuilder) -> Result<(), String> {
+    match &b.data {
+        Data::Boolean(_) => return Err(convert_error_named("TextNode", b)),
+        Data::I32(I32Kind::Int, _) => {
+            let v = java::parse_int(s).ok_or_else(|| coerce_error(b))?;
+            b.push_i32(v);
+        }
+        Data::I32(I32Kind::Date, _) => {
+            let v = java::parse_long(s)
+                .and_then(|v| i32::try_from(v).ok())
+                .ok_or_else(|| coerce_error(b))?;
+            b.push_i32(v);
+        }
+        Data::I32(I32Kind::Time, _) => {
+            let v = java::parse_long(s).ok_or_else(|| coerce_error(b))?;
+            if !(0..=MILLIS_PER_DAY).contains(&v) {
+                return Err(time_range_error());
+            }
+            b.push_i32(v as i32);
+        }
+        Data::I64(I64Kind::BigInt | I64Kind::Timestamp, _) => {
+            let v = java::parse_long(s).ok_or_else(|| coerce_error(b))?;
             b.push_i64(v);
         }
         Data::F64(_) => {
-            let v = match node {
-                Node::Number(_, text) => {
-                    text.parse::<f64>().map_err(|_| convert_error(&node, b))?
-                }
-                Node::Str(content) => text::unescaped(content, scratch)
-                    .ok()
-                    .and_then(java::parse_double)
-                    .ok_or_else(|| coerce_error(b))?,
-                _ => return Err(convert_error(&node, b)),
-            };
+            let v = java::parse_double(s).ok_or_else(|| coerce_error(b))?;
             b.push_f64(v);
         }
         Data::Decimal {
             precision, scale, ..
         } => {
-            let (precision, scale) = (*precision, *scale);
-            let v = match node {
-                Node::Number(lit, _) => lit.fit(precision, scale)?,
-                Node::Str(content) => {
-                    let s = text::unescaped(content, scratch).map_err(|_| coerce_error(b))?;
-                    java::DecimalLiteral::parse(s)
-                        .ok_or_else(|| coerce_error(b))?
-                        .fit(precision, scale)?
-                }
-                _ => return Err(convert_error(&node, b)),
-            };
+            let (p, sc) = (*precision, *scale);
+            let v = java::DecimalLiteral::parse(s)
+                .ok_or_else(|| coerce_error(b))?
+                .fit(p, sc)?;
             b.push_decimal(v);
         }
-        Data::Bytes { utf8: true, .. } => {
-            let written = match node {
-                // The common case: copy the string's content, unescaping on the way.
-                Node::Str(content) => b.push_bytes_with(|buf| text::unescape_into(content, buf)),
-                _ => b.push_bytes_with(|buf| text::write_as_text(raw, buf)),
-            }
-            .map_err(|e| e.to_string())?;
-            written.map_err(|()| "Invalid JSON string".to_string())?;
-        }
+        Data::Bytes { utf8: true, .. } => b.push_bytes(s.as_bytes()).map_err(|e| e.to_string())?,
         Data::Bytes { utf8: false, .. } => {
-            let Node::Str(content) = node else {
-                return Err(convert_error(&node, b));
-            };
-            let s =
-                text::unescaped(content, scratch).map_err(|_| "Invalid JSON string".to_string())?;
             let written = b
                 .push_bytes_with(|buf| BASE64_PADDED.decode_vec(s, buf))
                 .map_err(|e| e.to_string())?;
@@ -168,6 +185,112 @@ pub(crate) fn append(
         }
     }
     Ok(())
+}
+
+/// A non-integer JSON number (or an integer too large for i128), converted from its exact literal.
+fn append_decimal_number(
+    lit: &java::DecimalLiteral<'_>,
+    text: &str,
+    b: &mut ColumnBuilder,
+) -> Result<(), String> {
+    let node = lit.jackson_node();
+    let truncated = |b: &ColumnBuilder| lit.truncate_to_i64().ok_or_else(|| range_error(node, b));
+    match &b.data {
+        Data::I32(I32Kind::Int | I32Kind::Date, _) => {
+            let v = truncated(b)?;
+            let v = i32::try_from(v).map_err(|_| range_error(node, b))?;
+            b.push_i32(v);
+        }
+        Data::I32(I32Kind::Time, _) => {
+            let v = lit.truncate_to_i64().ok_or_else(time_range_error)?;
+            if !(0..=MILLIS_PER_DAY).contains(&v) {
+                return Err(time_range_error());
+            }
+            b.push_i32(v as i32);
+        }
+        Data::I64(I64Kind::BigInt | I64Kind::Timestamp, _) => {
+            let v = truncated(b)?;
+            b.push_i64(v);
+        }
+        Data::F64(_) => {
+            let v = text
+                .parse::<f64>()
+                .map_err(|_| convert_error_named(node, b))?;
+            b.push_f64(v);
+        }
+        Data::Decimal {
+            precision, scale, ..
+        } => {
+            let (p, s) = (*precision, *scale);
+            let v = lit.fit(p, s)?;
+            b.push_decimal(v);
+        }
+        Data::Bytes { utf8: true, .. } => {
+            let written = b.push_bytes_with(|buf| {
+                text::write_number_text(lit, text, buf);
+                Ok::<(), std::convert::Infallible>(())
+            });
+            written.map_err(|e| e.to_string())?.unwrap_or(());
+        }
+        Data::Boolean(_) | Data::Bytes { utf8: false, .. } => {
+            return Err(convert_error_named(node, b));
+        }
+        Data::List { .. } | Data::Map { .. } | Data::Struct(_) => {
+            return Err(format!("internal error: {} is not a scalar type", b.ty));
+        }
+    }
+    Ok(())
+}
+
+/// Appends the JSON value `raw` (one complete value as serde_json validated it) to a leaf column, or
+/// explains why it cannot be converted. Exact for every input (numbers are converted from their literal);
+/// `scratch` is reused for unescaped strings.
+pub(crate) fn append(
+    raw: &str,
+    b: &mut ColumnBuilder,
+    scratch: &mut Vec<u8>,
+) -> Result<(), String> {
+    let node = Node::classify(raw);
+    match node {
+        Node::Null => {
+            b.append_null();
+            Ok(())
+        }
+        Node::Bool(v) => append_bool(v, b),
+        Node::Str(content) => {
+            if let Data::Bytes { utf8: true, .. } = &b.data {
+                // The common case: copy the string's content, unescaping on the way.
+                let written = b
+                    .push_bytes_with(|buf| text::unescape_into(content, buf))
+                    .map_err(|e| e.to_string())?;
+                return written.map_err(|()| "Invalid JSON string".to_string());
+            }
+            let s = text::unescaped(content, scratch)
+                .map_err(|()| "Invalid JSON string".to_string())?;
+            append_text(s, b)
+        }
+        Node::Number(lit, text) => {
+            let integer = if lit.is_integer_literal() {
+                text.parse::<i128>().ok()
+            } else {
+                None
+            };
+            match integer {
+                Some(v) => append_integer(v, b),
+                None => append_decimal_number(&lit, text, b),
+            }
+        }
+        Node::Array | Node::Object => match &b.data {
+            Data::Bytes { utf8: true, .. } => {
+                let written = b
+                    .push_bytes_with(|buf| text::write_as_text(raw, buf))
+                    .map_err(|e| e.to_string())?;
+                written.map_err(|()| "Invalid JSON value".to_string())
+            }
+            _ => Err(convert_error(&node, b)),
+        },
+        Node::Invalid => Err(convert_error(&node, b)),
+    }
 }
 
 #[cfg(test)]

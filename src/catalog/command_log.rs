@@ -19,7 +19,7 @@ pub enum CommandLogError {
 /// One accepted statement.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoggedCommand {
-    /// Position in the log, starting at 1; query ids are derived from it, so they are the same after a replay.
+    /// Position in the log, starting at 0 (like a topic offset); query ids are derived from it, so they are the same after a replay.
     pub seq: u64,
     pub statement: String,
     /// Request and session properties in effect (e.g. `auto.offset.reset`).
@@ -67,8 +67,14 @@ impl CommandLog {
     /// The sequence number the next command will get.
     pub fn next_seq(&self) -> Result<u64, CommandLogError> {
         Ok(match self.tree.last()? {
-            Some((k, _)) => k.as_ref().try_into().map(u64::from_be_bytes).unwrap_or(0) + 1,
-            None => 1,
+            Some((k, _)) => {
+                let last = k.as_ref().try_into().map(u64::from_be_bytes).map_err(|_| CommandLogError::Corrupt {
+                    seq: 0,
+                    message: "key is not a sequence number".into(),
+                })?;
+                last + 1
+            }
+            None => 0,
         })
     }
 
@@ -108,8 +114,8 @@ mod tests {
         let db = sled::open(dir.path()).unwrap();
         let log = CommandLog::open(&db).unwrap();
         let all = log.read_all().unwrap();
-        assert_eq!(all.iter().map(|c| c.seq).collect::<Vec<_>>(), vec![1, 2, 3]);
+        assert_eq!(all.iter().map(|c| c.seq).collect::<Vec<_>>(), vec![0, 1, 2]);
         assert_eq!(all[2].statement, "stmt 2");
-        assert_eq!(log.next_seq().unwrap(), 4);
+        assert_eq!(log.next_seq().unwrap(), 3);
     }
 }

@@ -115,8 +115,8 @@ impl Engine {
             .map_err(|e| fail(e.to_string()))?;
         let mut value_encoder = Encoder::new(&format_options(&source.value_format)?, &fields(ColumnKind::Value), false)
             .map_err(|e| fail(e.to_string()))?;
-        let key = key_encoder.encode_one(&arrays[..key_count]).map_err(|e| fail(e.to_string()))?;
-        let value = value_encoder.encode_one(&arrays[key_count..]).map_err(|e| fail(e.to_string()))?;
+        let key = key_encoder.encode(&arrays[..key_count], 1).map_err(|e| fail(e.to_string()))?.pop().flatten();
+        let value = value_encoder.encode(&arrays[key_count..], 1).map_err(|e| fail(e.to_string()))?.pop().flatten();
 
         let partitions = self
             .store

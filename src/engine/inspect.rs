@@ -179,14 +179,24 @@ impl Engine {
 
     fn query_statistics(&self, id: &str) -> String {
         match self.runtime.stats(id) {
-            Some(s) => format!(
-                "records-consumed: {}, records-produced: {}, dead-letters: {}, null-values-skipped: {}, duplicates-suppressed: {}",
-                s.records_in.load(Ordering::Relaxed),
-                s.records_out.load(Ordering::Relaxed),
-                s.dead_letters.load(Ordering::Relaxed),
-                s.null_values_skipped.load(Ordering::Relaxed),
-                s.duplicates_suppressed.load(Ordering::Relaxed),
-            ),
+            Some(s) => {
+                let positions = s.positions.lock().clone();
+                let lag: i64 = positions
+                    .iter()
+                    .map(|(tp, pos)| {
+                        let end = self.store.offsets(&tp.topic, tp.partition).map(|o| o.end).unwrap_or(*pos);
+                        (end - pos).max(0)
+                    })
+                    .sum();
+                format!(
+                    "records-consumed: {}, records-produced: {}, dead-letters: {}, null-values-skipped: {}, duplicates-suppressed: {}, total-lag: {lag}",
+                    s.records_in.load(Ordering::Relaxed),
+                    s.records_out.load(Ordering::Relaxed),
+                    s.dead_letters.load(Ordering::Relaxed),
+                    s.null_values_skipped.load(Ordering::Relaxed),
+                    s.duplicates_suppressed.load(Ordering::Relaxed),
+                )
+            }
             None => String::new(),
         }
     }

@@ -7,12 +7,12 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use datafusion::arrow::array::{Array, ArrayRef, Int32Array, Int64Array};
+use datafusion::arrow::array::{ArrayRef, Int32Array, Int64Array};
 use datafusion::arrow::record_batch::RecordBatch;
 
 use super::ExecError;
 use super::dead_letter::{DeadLetter, ErrorKind};
-use crate::format::{Encoder, FormatOptions};
+use crate::format::{Encoder, FormatError, FormatOptions};
 use crate::topics::{Record, partition_for_key};
 use crate::types::LogicalSchema;
 
@@ -81,38 +81,35 @@ impl SinkEncoder {
             .ok_or_else(|| ExecError::Internal("ROWPARTITION is not INT".into()))?;
         let offset = int64_column(&columns[declared + 2], "ROWOFFSET")?;
 
-        let keys = self.key_encoder.encode(&columns[..self.key_columns], rows)?;
-        let values = self.value_encoder.encode(&columns[self.key_columns..declared], rows)?;
+        let keys = encode_rows(&mut self.key_encoder, &columns[..self.key_columns], rows);
+        let values = encode_rows(&mut self.value_encoder, &columns[self.key_columns..declared], rows);
 
         let mut out = Vec::with_capacity(rows);
-        for row in 0..rows {
+        for (row, (key, value)) in keys.into_iter().zip(values).enumerate() {
             let source_partition = partition.value(row) as u32;
             let source_offset = offset.value(row);
-            let key: Option<Bytes> = match keys.get(row) {
-                Some(Ok(k)) => k.clone(),
-                Some(Err(e)) | None if self.key_columns == 0 => {
-                    let _ = e_or_none(&keys, row);
-                    None
-                }
-                Some(Err(e)) => {
-                    dead_letters.push(self.serialization_error(format!("Error serializing key: {e}"), source_partition, source_offset, rowtime.value(row), None));
+            let timestamp = rowtime.value(row);
+            let key = match key {
+                Ok(k) => k,
+                Err(e) => {
+                    let dl = self.serialization_error(format!("Error serializing key: {e}"), source_partition, source_offset, timestamp, None);
+                    dead_letters.push(dl);
                     continue;
                 }
-                None => None,
             };
-            let value = match values.get(row) {
-                Some(Ok(v)) => v.clone(),
-                Some(Err(e)) => {
-                    dead_letters.push(self.serialization_error(
+            let value = match value {
+                Ok(v) => v,
+                Err(e) => {
+                    let dl = self.serialization_error(
                         format!("Error serializing value: {e}"),
                         source_partition,
                         source_offset,
-                        rowtime.value(row),
+                        timestamp,
                         key.clone(),
-                    ));
+                    );
+                    dead_letters.push(dl);
                     continue;
                 }
-                None => None,
             };
             let sink_partition = match &key {
                 Some(k) => partition_for_key(k, self.partitions),
@@ -121,7 +118,7 @@ impl SinkEncoder {
             out.push(SinkRecord {
                 partition: sink_partition,
                 record: Record {
-                    timestamp: rowtime.value(row),
+                    timestamp,
                     key,
                     value,
                     headers: vec![],
@@ -156,7 +153,20 @@ impl SinkEncoder {
     }
 }
 
-fn e_or_none<T, E>(_v: &[Result<T, E>], _row: usize) {}
+/// Encodes every row; when the batch as a whole fails, encodes row by row so only the bad rows fail.
+fn encode_rows(encoder: &mut Encoder, columns: &[ArrayRef], rows: usize) -> Vec<Result<Option<Bytes>, FormatError>> {
+    match encoder.encode(columns, rows) {
+        Ok(encoded) => encoded.into_iter().map(Ok).collect(),
+        Err(_) => (0..rows)
+            .map(|row| {
+                let one: Vec<ArrayRef> = columns.iter().map(|c| c.slice(row, 1)).collect();
+                encoder
+                    .encode(&one, 1)
+                    .map(|mut v| v.pop().flatten())
+            })
+            .collect(),
+    }
+}
 
 fn int64_column<'a>(a: &'a ArrayRef, name: &str) -> Result<&'a Int64Array, ExecError> {
     a.as_any()

@@ -113,6 +113,7 @@ impl SourceDecoder {
             }
         }
         let decoded_values = self.value_decoder.decode(&values);
+        let mut skipped_nulls = 0u64;
         for (row, err) in decoded_values.errors {
             if let Some(f) = failed.get_mut(row) {
                 if !*f {
@@ -123,6 +124,18 @@ impl SourceDecoder {
                         format!("Failed to deserialize value from topic: {}. {err}", records[origin[row]].topic),
                         &records[origin[row]],
                     ));
+                }
+            }
+        }
+        // A value that decodes to null as a whole (JSON `null`) is a tombstone too: streams skip it.
+        if self.kind == SourceKind::Stream {
+            for &row in &decoded_values.null_rows {
+                if let Some(f) = failed.get_mut(row) {
+                    if !*f && records[origin[row]].record.value.is_some() {
+                        *f = true;
+                        self.counters.null_values_skipped += 1;
+                        skipped_nulls += 1;
+                    }
                 }
             }
         }
@@ -183,7 +196,7 @@ impl SourceDecoder {
 
         let dropped = failed.iter().filter(|f| **f).count();
         if dropped > 0 {
-            self.counters.dead_lettered += dropped as u64;
+            self.counters.dead_lettered += dropped as u64 - skipped_nulls;
             let keep = BooleanArray::from(failed.iter().map(|f| !f).collect::<Vec<_>>());
             batch = filter_record_batch(&batch, &keep)?;
             origin = origin

@@ -46,6 +46,8 @@ pub struct QueryStats {
     pub null_values_skipped: AtomicU64,
     pub duplicates_suppressed: AtomicU64,
     pub last_error: Mutex<Option<String>>,
+    /// Next offset to read per source partition, for lag reporting.
+    pub positions: Mutex<BTreeMap<TopicPartition, i64>>,
 }
 
 /// Batch metadata written with every append: who wrote it and which source offsets produced it.
@@ -128,6 +130,7 @@ impl QueryTask {
                 task.positions.insert(tp, start);
             }
         }
+        *task.stats.positions.lock() = task.positions.clone();
         if checkpoint.source_offsets.is_empty() {
             // The first checkpoint pins "latest" to concrete offsets, so a crash before the next one cannot skip input.
             task.checkpoint()?;
@@ -182,6 +185,9 @@ impl QueryTask {
             self.dirty = true;
         }
         self.stats.records_in.fetch_add(total as u64, Ordering::Relaxed);
+        if total > 0 || self.stats.positions.lock().is_empty() {
+            *self.stats.positions.lock() = self.positions.clone();
+        }
         Ok(total)
     }
 

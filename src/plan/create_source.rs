@@ -26,7 +26,7 @@ pub fn plan_create_source(stmt: &CreateSource, sql: &str, default_partitions: u3
         if columns.iter().any(|c: &Column| c.name == def.name) {
             return Err(PlanError::invalid(format!("Duplicate column names: `{}`", def.name)));
         }
-        let column = match (def.constraint, stmt.kind) {
+        let column = match (&def.constraint, stmt.kind) {
             (ColumnConstraint::None, _) => Column::value(&def.name, def.ty.clone()),
             (ColumnConstraint::Key, SourceKind::Stream) | (ColumnConstraint::PrimaryKey, SourceKind::Table) => {
                 Column::key(&def.name, def.ty.clone())

@@ -10,7 +10,7 @@ pub enum PlanError {
     #[error("{}{message}", position_prefix(.position))]
     Invalid { message: String, position: Option<Position> },
     /// Valid ksqlDB that Weir does not execute yet.
-    #[error("{}{feature} is not supported yet.{}", position_prefix(.position), hint(.hint))]
+    #[error("{}{feature} is not supported yet.{}", position_prefix(.position), hint_suffix(.hint))]
     NotSupported {
         feature: String,
         position: Option<Position>,
@@ -30,7 +30,7 @@ fn position_prefix(p: &Option<Position>) -> String {
     }
 }
 
-fn hint(h: &Option<String>) -> String {
+fn hint_suffix(h: &Option<String>) -> String {
     match h {
         Some(h) => format!(" {h}"),
         None => String::new(),

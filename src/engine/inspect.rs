@@ -35,7 +35,9 @@ impl Engine {
             }
             ShowTarget::Queries => {
                 let catalog = self.catalog.read();
-                Ok(StatementResult::Queries(catalog.queries().map(|q| self.query_info(q, &catalog)).collect()))
+                let mut queries: Vec<QueryInfo> = catalog.queries().map(|q| self.query_info(q, &catalog)).collect();
+                queries.extend(self.transient_infos());
+                Ok(StatementResult::Queries(queries))
             }
             ShowTarget::Topics => {
                 let catalog = self.catalog.read();

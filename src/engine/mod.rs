@@ -13,6 +13,7 @@ mod print;
 mod queries;
 mod results;
 mod session;
+mod transient;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -23,9 +24,10 @@ use datafusion::execution::context::SessionState;
 use parking_lot::{Mutex, RwLock, RwLockReadGuard};
 
 pub use error::{EngineError, EngineErrorKind, ErrorClass};
-pub use print::format_print_line;
+pub use print::{PrintHandle, format_print_line};
 pub use results::*;
 pub use session::Session;
+pub use transient::TransientHandle;
 
 use crate::catalog::{Catalog, CommandLog, FormatSpec, LoggedCommand, SourceDef};
 use crate::config::Config;
@@ -73,6 +75,7 @@ pub struct Engine {
     ddl_lock: Mutex<()>,
     clock: fn() -> i64,
     processing_log: SourceDef,
+    transient: Arc<transient::TransientRegistry>,
 }
 
 fn wall_clock_ms() -> i64 {
@@ -125,6 +128,7 @@ impl Engine {
             ddl_lock: Mutex::new(()),
             clock: if fixed_clock { fixed_clock_ms } else { wall_clock_ms },
             processing_log,
+            transient: Arc::default(),
             db,
             config,
         });

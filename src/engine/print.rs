@@ -95,3 +95,77 @@ fn render_bytes(b: Option<&[u8]>) -> String {
         },
     }
 }
+
+/// A running `PRINT`: formatted lines until its limit, or until the client goes away.
+pub struct PrintHandle {
+    pub lines: tokio::sync::mpsc::Receiver<String>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Drop for PrintHandle {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Engine {
+    /// Starts a streaming `PRINT`: from the beginning or the current end, every `interval`-th record, up to `limit`.
+    pub fn start_print(
+        &self,
+        topic: &str,
+        from_beginning: bool,
+        interval: Option<u64>,
+        limit: Option<u64>,
+    ) -> Result<PrintHandle, EngineError> {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let name = self.resolve_topic_name(topic)?;
+        let partitions = self.store.describe_topic(&name)?.map(|t| t.partitions).unwrap_or(0);
+        let mut positions = Vec::new();
+        for p in 0..partitions {
+            let o = self.store.offsets(&name, p)?;
+            positions.push((p, if from_beginning { o.earliest } else { o.end }));
+        }
+        let (tx, rx) = tokio::sync::mpsc::channel(64);
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let thread_stop = stop.clone();
+        let store = self.store.clone();
+        let every = interval.unwrap_or(1).max(1);
+        std::thread::Builder::new()
+            .name("print".into())
+            .spawn(move || {
+                let mut seen: u64 = 0;
+                let mut printed: u64 = 0;
+                while !thread_stop.load(Ordering::SeqCst) && !tx.is_closed() {
+                    let mut progressed = false;
+                    for (p, offset) in positions.iter_mut() {
+                        let Ok(records) = store.read(&name, *p, *offset, 500) else { return };
+                        let Some(last) = records.last() else { continue };
+                        *offset = last.offset + 1;
+                        progressed = true;
+                        for r in &records {
+                            seen += 1;
+                            if (seen - 1) % every != 0 {
+                                continue;
+                            }
+                            if tx.blocking_send(format_print_line(r)).is_err() {
+                                return;
+                            }
+                            printed += 1;
+                            if limit.is_some_and(|l| printed >= l) {
+                                return;
+                            }
+                        }
+                    }
+                    if !progressed {
+                        if let Some((p, offset)) = positions.first() {
+                            store.wait_for_data(&name, *p, *offset, std::time::Duration::from_millis(100));
+                        } else {
+                            std::thread::sleep(std::time::Duration::from_millis(100));
+                        }
+                    }
+                }
+            })
+            .map_err(|e| EngineError::invalid(format!("cannot start PRINT: {e}")))?;
+        Ok(PrintHandle { lines: rx, stop })
+    }
+}

@@ -5,13 +5,15 @@
 pub mod dead_letter;
 pub mod eval;
 mod pipeline;
+mod push;
 mod runtime;
 mod sink;
 mod source;
 mod task;
 
 pub use dead_letter::{DeadLetter, ErrorKind, processing_log_schema};
-pub use pipeline::{OutputColumn, Pipeline, PipelineOutput, StatelessPipeline, StatelessSpec};
+pub use push::{PushEnd, PushMessage, TransientQuery};
+pub use pipeline::{OutputColumn, Pipeline, PipelineOutput, StatelessPipeline, StatelessSpec, StatelessTransform};
 pub use runtime::{QueryRuntime, QueryStatus};
 pub use sink::{SinkEncoder, SinkRecord};
 pub use source::{SourceBatch, SourceCounters, SourceDecoder};

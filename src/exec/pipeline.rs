@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, Int64Array};
+use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, Int64Array};
 use datafusion::arrow::compute::{cast, filter_record_batch};
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
@@ -58,30 +58,42 @@ pub struct StatelessSpec {
     pub sink_timestamp: Option<usize>,
 }
 
-/// `WHERE` + projection (+ re-key) over one source.
-pub struct StatelessPipeline {
+/// Decode + `WHERE` + projection (+ re-key): from consumed records to a result batch. Shared by persistent
+/// queries (which encode the result to a sink) and push queries (which stream it to a client).
+pub struct StatelessTransform {
     spec: StatelessSpec,
     source: SourceDecoder,
-    sink: SinkEncoder,
 }
 
-impl StatelessPipeline {
-    pub fn new(spec: StatelessSpec, source: SourceDecoder, sink: SinkEncoder) -> Self {
-        StatelessPipeline { spec, source, sink }
+impl StatelessTransform {
+    pub fn new(spec: StatelessSpec, source: SourceDecoder) -> Self {
+        StatelessTransform { spec, source }
+    }
+
+    /// The result batch schema: the output columns, then `ROWTIME`, `ROWPARTITION`, `ROWOFFSET`.
+    pub fn result_schema(&self) -> &SchemaRef {
+        &self.spec.result_schema
+    }
+
+    pub fn source_counters(&self) -> SourceCounters {
+        self.source.counters
     }
 
     fn dead_letter(&self, kind: ErrorKind, message: String, record: &ConsumedRecord) -> DeadLetter {
         DeadLetter::for_record(&self.spec.query_id, kind, message, record)
     }
-}
 
-impl Pipeline for StatelessPipeline {
-    fn process(&mut self, records: &[ConsumedRecord], out: &mut PipelineOutput) -> Result<(), ExecError> {
-        let decoded = self.source.decode(records, &mut out.dead_letters)?;
+    /// Processes records of one partition; `None` when no row survives.
+    pub fn apply(
+        &mut self,
+        records: &[ConsumedRecord],
+        dead_letters: &mut Vec<DeadLetter>,
+    ) -> Result<Option<RecordBatch>, ExecError> {
+        let decoded = self.source.decode(records, dead_letters)?;
         let mut batch = decoded.batch;
         let mut origin = decoded.origin;
         if batch.num_rows() == 0 {
-            return Ok(());
+            return Ok(None);
         }
 
         if let Some((filter, text)) = &self.spec.filter {
@@ -92,7 +104,7 @@ impl Pipeline for StatelessPipeline {
                     format!("Error evaluating predicate {text}: {}", f.message),
                     &records[origin[f.row]],
                 );
-                out.dead_letters.push(dl);
+                dead_letters.push(dl);
             }
             if mask.true_count() < batch.num_rows() {
                 batch = filter_record_batch(&batch, &mask)?;
@@ -104,7 +116,7 @@ impl Pipeline for StatelessPipeline {
                     .collect();
             }
             if batch.num_rows() == 0 {
-                return Ok(());
+                return Ok(None);
             }
         }
 
@@ -122,7 +134,7 @@ impl Pipeline for StatelessPipeline {
                     ),
                     &records[origin[f.row]],
                 );
-                out.dead_letters.push(dl);
+                dead_letters.push(dl);
             }
             let array = if array.data_type() == &col.data_type {
                 array
@@ -147,16 +159,16 @@ impl Pipeline for StatelessPipeline {
             for (row, flag) in flags.iter_mut().enumerate() {
                 if ts.is_null(row) || ts.value(row) < 0 {
                     *flag = false;
+                    let shown = if ts.is_null(row) { "null".to_string() } else { ts.value(row).to_string() };
                     let dl = self.dead_letter(
                         ErrorKind::Processing,
                         format!(
-                            "Failed to extract timestamp from row: column {} is {}",
-                            self.spec.columns[ts_index].name,
-                            if ts.is_null(row) { "null".to_string() } else { ts.value(row).to_string() }
+                            "Failed to extract timestamp from row: column {} is {shown}",
+                            self.spec.columns[ts_index].name
                         ),
                         &records[origin[row]],
                     );
-                    out.dead_letters.push(dl);
+                    dead_letters.push(dl);
                 }
             }
             columns[declared] = Arc::new(ts.iter().map(|t| Some(t.unwrap_or(0))).collect::<Int64Array>());
@@ -165,15 +177,37 @@ impl Pipeline for StatelessPipeline {
 
         let mut result = RecordBatch::try_new(self.spec.result_schema.clone(), columns)?;
         if let Some(flags) = keep {
-            let mask = datafusion::arrow::array::BooleanArray::from(flags);
-            result = filter_record_batch(&result, &mask)?;
+            result = filter_record_batch(&result, &BooleanArray::from(flags))?;
         }
-        let encoded = self.sink.encode(&result, &mut out.dead_letters)?;
-        out.records.extend(encoded);
+        Ok((result.num_rows() > 0).then_some(result))
+    }
+}
+
+/// A persistent stateless query: the transform, then the sink encoder.
+pub struct StatelessPipeline {
+    transform: StatelessTransform,
+    sink: SinkEncoder,
+}
+
+impl StatelessPipeline {
+    pub fn new(spec: StatelessSpec, source: SourceDecoder, sink: SinkEncoder) -> Self {
+        StatelessPipeline {
+            transform: StatelessTransform::new(spec, source),
+            sink,
+        }
+    }
+}
+
+impl Pipeline for StatelessPipeline {
+    fn process(&mut self, records: &[ConsumedRecord], out: &mut PipelineOutput) -> Result<(), ExecError> {
+        if let Some(result) = self.transform.apply(records, &mut out.dead_letters)? {
+            let encoded = self.sink.encode(&result, &mut out.dead_letters)?;
+            out.records.extend(encoded);
+        }
         Ok(())
     }
 
     fn source_counters(&self) -> SourceCounters {
-        self.source.counters
+        self.transform.source_counters()
     }
 }

@@ -56,9 +56,11 @@ impl<'a> ExprCompiler<'a> {
             expr: rewritten,
             alias: None,
         };
-        self.state
+        let expr = self
+            .state
             .create_logical_expr_from_sql_expr(with_alias, &self.schema)
-            .map_err(|e| user_error(e, position))
+            .map_err(|e| user_error(e, position))?;
+        narrow_integer_literals(expr).map_err(|e| PlanError::Internal(e.to_string()))
     }
 
     /// The Arrow type a logical expression produces.
@@ -84,6 +86,20 @@ impl<'a> ExprCompiler<'a> {
             .map_err(|e| user_error(e, position))?;
         Ok((physical, ty))
     }
+}
+
+/// ksqlDB types an integer literal that fits in 32 bits as `INT` (DataFusion would say `BIGINT`), so `int_col * 2`
+/// stays `INT` and `4294967296` is `BIGINT`.
+fn narrow_integer_literals(expr: Expr) -> datafusion::common::Result<Expr> {
+    use datafusion::common::tree_node::{Transformed, TreeNode};
+    use datafusion::scalar::ScalarValue;
+    expr.transform(|e| match e {
+        Expr::Literal(ScalarValue::Int64(Some(n)), meta) if i32::try_from(n).is_ok() => Ok(Transformed::yes(
+            Expr::Literal(ScalarValue::Int32(Some(n as i32)), meta),
+        )),
+        other => Ok(Transformed::no(other)),
+    })
+    .map(|t| t.data)
 }
 
 /// Where an expression starts, when the parser recorded it.

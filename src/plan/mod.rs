@@ -13,5 +13,5 @@ pub mod session;
 
 pub use create_source::plan_create_source;
 pub use error::PlanError;
-pub use persistent::{PersistentPlan, SinkTarget, plan_persistent, result_batch_schema};
+pub use persistent::{PersistentPlan, SinkTarget, TransientPlan, plan_persistent, plan_transient, result_batch_schema};
 pub use session::new_session_state;

@@ -73,48 +73,20 @@ pub fn plan_persistent(
     query: &Query,
     target: SinkTarget<'_>,
 ) -> Result<PersistentPlan, PlanError> {
-    reject_unsupported(query)?;
-    let from = &query.from.source;
-    let source = catalog.source(&from.name).cloned().ok_or_else(|| {
-        PlanError::invalid_at(format!("Source `{}` does not exist.", from.name), from.position)
-    })?;
-    if source.kind == SourceKind::Table {
-        return Err(PlanError::not_supported(
-            format!("A persistent query over the table {} (tables are read as changelogs in a later release)", source.name),
-            Some(from.position),
-        ));
-    }
-    let qualifier = from.alias.as_deref().unwrap_or(&from.name);
-    let batch_schema = source.schema.source_batch_schema();
-    let compiler = ExprCompiler::new(state, batch_schema.clone(), Some(qualifier))?;
-
-    let source_timestamp = source
-        .timestamp
-        .as_ref()
-        .map(|ts| timestamp_expr(&compiler, ts))
-        .transpose()?;
-
-    let filter = match &query.selection {
-        None => None,
-        Some(e) => {
-            let (expr, ty) = compiler.compile(e)?;
-            if ty != DataType::Boolean && ty != DataType::Null {
-                return Err(PlanError::invalid(format!(
-                    "Type error in WHERE expression: Should evaluate to boolean but is {} ({}) instead.",
-                    e,
-                    sql_type_name(&ty)
-                )));
-            }
-            Some((expr, e.to_string()))
-        }
-    };
+    reject_unsupported(query, false)?;
+    let input = plan_input(state, catalog, query)?;
+    let compiler = &input.compiler;
+    let source = input.source.clone();
+    let source_timestamp = input.source_timestamp.clone();
+    let filter = input.filter.clone();
+    let qualifier = input.qualifier.as_str();
 
     let sink_name = match &target {
         SinkTarget::Create { name, .. } => name.to_string(),
         SinkTarget::Existing(def) => def.name.clone(),
     };
     let items = expand_projection(query, &source, qualifier)?;
-    let keys = resolve_keys(&compiler, query, &source, &items, &sink_name)?;
+    let keys = resolve_keys(compiler, query, &source, &items, &sink_name)?;
 
     // Output columns: keys in key order, then values in projection order.
     let mut columns: Vec<(String, LogicalExpr, String, bool)> = Vec::new();
@@ -142,43 +114,7 @@ pub fn plan_persistent(
         }
     }
 
-    let mut output_columns = Vec::with_capacity(columns.len());
-    let mut schema_columns = Vec::with_capacity(columns.len());
-    for (name, logical, text, is_key) in columns {
-        let physical = compiler.physical(logical)?;
-        let df_type = physical
-            .data_type(compiler.df_schema().as_arrow())
-            .map_err(|e| PlanError::invalid(e.to_string()))?;
-        let sql_type = if df_type == DataType::Null {
-            SqlType::String
-        } else {
-            SqlType::from_arrow(&df_type).map_err(|e| {
-                PlanError::invalid(format!("Column {name} ({text}) has a type Weir cannot store: {e}"))
-            })?
-        };
-        let arrow_type = sql_type.to_arrow();
-        let expr: Arc<dyn PhysicalExpr> = if df_type == arrow_type {
-            physical
-        } else {
-            Arc::new(CastExpr::new(physical, arrow_type.clone(), None))
-        };
-        if is_key && matches!(sql_type, SqlType::Map(..)) {
-            return Err(PlanError::invalid(format!(
-                "Map keys, including types that contain maps, are not supported as they may lead to unexpected behavior due to inconsistent serialization. Key column name: `{name}`. Column type: {sql_type}."
-            )));
-        }
-        schema_columns.push(if is_key {
-            Column::key(&name, sql_type)
-        } else {
-            Column::value(&name, sql_type)
-        });
-        output_columns.push(OutputColumn {
-            name,
-            expr,
-            data_type: arrow_type,
-            text,
-        });
-    }
+    let (output_columns, schema_columns) = compile_columns(compiler, columns)?;
     let result_logical = LogicalSchema::new(schema_columns);
     if result_logical.value_columns().next().is_none() {
         return Err(PlanError::invalid(format!(
@@ -231,8 +167,157 @@ pub fn plan_persistent(
     })
 }
 
+/// The source side of a query: the source, the expression compiler over its batches, event time and WHERE.
+struct Input<'a> {
+    source: SourceDef,
+    qualifier: String,
+    compiler: ExprCompiler<'a>,
+    source_timestamp: Option<Arc<dyn PhysicalExpr>>,
+    filter: Option<(Arc<dyn PhysicalExpr>, String)>,
+}
+
+fn plan_input<'a>(state: &'a SessionState, catalog: &Catalog, query: &Query) -> Result<Input<'a>, PlanError> {
+    let from = &query.from.source;
+    let source = catalog.source(&from.name).cloned().ok_or_else(|| {
+        PlanError::invalid_at(format!("Source `{}` does not exist.", from.name), from.position)
+    })?;
+    if source.kind == SourceKind::Table {
+        return Err(PlanError::not_supported(
+            format!(
+                "A query over the table {} (tables are read as changelogs in a later release)",
+                source.name
+            ),
+            Some(from.position),
+        ));
+    }
+    let qualifier = from.alias.clone().unwrap_or_else(|| from.name.clone());
+    let compiler = ExprCompiler::new(state, source.schema.source_batch_schema(), Some(&qualifier))?;
+    let source_timestamp = source
+        .timestamp
+        .as_ref()
+        .map(|ts| timestamp_expr(&compiler, ts))
+        .transpose()?;
+    let filter = match &query.selection {
+        None => None,
+        Some(e) => {
+            let (expr, ty) = compiler.compile(e)?;
+            if ty != DataType::Boolean && ty != DataType::Null {
+                return Err(PlanError::invalid(format!(
+                    "Type error in WHERE expression: Should evaluate to boolean but is {} ({}) instead.",
+                    e,
+                    sql_type_name(&ty)
+                )));
+            }
+            Some((expr, e.to_string()))
+        }
+    };
+    Ok(Input {
+        source,
+        qualifier,
+        compiler,
+        source_timestamp,
+        filter,
+    })
+}
+
+/// Compiles result columns, casting each to the Arrow type of its ksqlDB type.
+fn compile_columns(
+    compiler: &ExprCompiler<'_>,
+    columns: Vec<(String, LogicalExpr, String, bool)>,
+) -> Result<(Vec<OutputColumn>, Vec<Column>), PlanError> {
+    let mut output_columns = Vec::with_capacity(columns.len());
+    let mut schema_columns = Vec::with_capacity(columns.len());
+    for (name, logical, text, is_key) in columns {
+        let physical = compiler.physical(logical)?;
+        let df_type = physical
+            .data_type(compiler.df_schema().as_arrow())
+            .map_err(|e| PlanError::invalid(e.to_string()))?;
+        let sql_type = if df_type == DataType::Null {
+            SqlType::String
+        } else {
+            SqlType::from_arrow(&df_type).map_err(|e| {
+                PlanError::invalid(format!("Column {name} ({text}) has a type Weir cannot store: {e}"))
+            })?
+        };
+        let arrow_type = sql_type.to_arrow();
+        let expr: Arc<dyn PhysicalExpr> = if df_type == arrow_type {
+            physical
+        } else {
+            Arc::new(CastExpr::new(physical, arrow_type.clone(), None))
+        };
+        if is_key && matches!(sql_type, SqlType::Map(..)) {
+            return Err(PlanError::invalid(format!(
+                "Map keys, including types that contain maps, are not supported as they may lead to unexpected behavior due to inconsistent serialization. Key column name: `{name}`. Column type: {sql_type}."
+            )));
+        }
+        schema_columns.push(if is_key {
+            Column::key(&name, sql_type)
+        } else {
+            Column::value(&name, sql_type)
+        });
+        output_columns.push(OutputColumn {
+            name,
+            expr,
+            data_type: arrow_type,
+            text,
+        });
+    }
+    Ok((output_columns, schema_columns))
+}
+
+/// A planned transient query (`SELECT ... [EMIT CHANGES]` over a stream).
+pub struct TransientPlan {
+    pub source: SourceDef,
+    pub filter: Option<(Arc<dyn PhysicalExpr>, String)>,
+    pub columns: Vec<OutputColumn>,
+    /// The result columns as ksqlDB reports them in a push query's header.
+    pub schema: LogicalSchema,
+    pub result_schema: SchemaRef,
+    pub source_timestamp: Option<Arc<dyn PhysicalExpr>>,
+    pub limit: Option<u64>,
+    /// `EMIT CHANGES`: follow new data; otherwise a bounded scan of what is there now.
+    pub push: bool,
+}
+
+/// Plans a transient query over a stream: every select item is a result column (no key rules apply).
+pub fn plan_transient(state: &SessionState, catalog: &Catalog, query: &Query) -> Result<TransientPlan, PlanError> {
+    reject_unsupported(query, true)?;
+    if !query.partition_by.is_empty() {
+        return Err(PlanError::invalid_at(
+            "PARTITION BY is only supported in persistent queries (CREATE STREAM ... AS SELECT).",
+            query.position,
+        ));
+    }
+    let input = plan_input(state, catalog, query)?;
+    let items = expand_projection(query, &input.source, &input.qualifier)?;
+    let mut columns = Vec::with_capacity(items.len());
+    let mut seen = std::collections::HashSet::new();
+    for item in &items {
+        if !seen.insert(item.name.clone()) {
+            return Err(PlanError::invalid(format!(
+                "Duplicate column names in the result of the query: `{}`. Alias one of them with AS.",
+                item.name
+            )));
+        }
+        let logical = input.compiler.logical(&item.expr)?;
+        columns.push((item.name.clone(), logical, item.expr.to_string(), false));
+    }
+    let (output_columns, schema_columns) = compile_columns(&input.compiler, columns)?;
+    let schema = LogicalSchema::new(schema_columns);
+    Ok(TransientPlan {
+        result_schema: result_batch_schema(&schema),
+        schema,
+        source: input.source,
+        filter: input.filter,
+        columns: output_columns,
+        source_timestamp: input.source_timestamp,
+        limit: query.limit,
+        push: query.emit == Some(Emit::Changes),
+    })
+}
+
 /// The clauses later releases execute: a clear error now, never a parse error.
-fn reject_unsupported(query: &Query) -> Result<(), PlanError> {
+fn reject_unsupported(query: &Query, transient: bool) -> Result<(), PlanError> {
     if let Some(join) = query.from.joins.first() {
         return Err(PlanError::not_supported("JOIN", Some(join.source.position)));
     }
@@ -254,7 +339,7 @@ fn reject_unsupported(query: &Query) -> Result<(), PlanError> {
             query.position,
         ));
     }
-    if query.limit.is_some() {
+    if query.limit.is_some() && !transient {
         return Err(PlanError::invalid_at(
             "LIMIT is not supported in persistent queries (CREATE ... AS SELECT, INSERT INTO).",
             query.position,

@@ -48,7 +48,8 @@ pub fn new_session_state() -> SessionState {
         let options = config.options_mut();
         options.sql_parser.enable_ident_normalization = false;
         options.sql_parser.map_string_types_to_utf8view = false;
-        options.sql_parser.parse_float_as_decimal = false;
+        // ksqlDB: `1.5` is DECIMAL(2, 1); `1.5E0` is DOUBLE.
+        options.sql_parser.parse_float_as_decimal = true;
         options.execution.time_zone = None;
     }
     let builder = SessionStateBuilder::new()

@@ -3,6 +3,8 @@
 mod entities;
 mod errors;
 mod ksql;
+mod query;
+mod rows;
 
 use std::sync::Arc;
 
@@ -80,6 +82,9 @@ pub fn router(state: AppState) -> Router {
         .route("/info", get(info))
         .route("/healthcheck", get(healthcheck))
         .route("/ksql", post(ksql::handle))
+        .route("/query", post(query::query))
+        .route("/query-stream", post(query::query_stream))
+        .route("/close-query", post(query::close_query))
         .with_state(state)
 }
 

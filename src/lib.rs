@@ -5,5 +5,6 @@
 //! [`exec`] runs them over Arrow batches, [`state`] checkpoints, [`topics`] stores records, [`format`] converts
 //! between bytes and Arrow, and [`server`] speaks REST and the Postgres wire protocol.
 
+pub mod sql;
 pub mod types;
 pub mod topics;

@@ -124,7 +124,7 @@ pub struct ColumnDef {
     pub constraint: ColumnConstraint,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ColumnConstraint {
     None,
     /// `KEY` (streams).

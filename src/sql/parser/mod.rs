@@ -1,0 +1,237 @@
+//! The dialect parser, shaped like DataFusion's `DFParser`: the text is tokenized once by `sqlparser`'s
+//! tokenizer, split into statements at `;`, and each statement is parsed by our own recursive-descent code over
+//! `sqlparser`'s [`Parser`], which we call back into for expressions and select items.
+//!
+//! Steps, one module each:
+//! - [`source`]: the submitted text, mapping token locations back to byte offsets (statement text, errors);
+//! - [`idents`]: ksqlDB's identifier case rule, applied once to the token stream, and name parsing;
+//! - [`cursor`]: small token-matching helpers shared by every step;
+//! - [`dialect`]: the `sqlparser` dialect that parses ksqlDB's `CAST`, `STRUCT(...)`, `MAP(...)` and lambdas;
+//! - [`types`]: ksqlDB column types into [`SqlType`];
+//! - [`statements`], [`query`], [`window`]: the statements, the `SELECT`, and windows / join windows;
+//! - [`errors`]: every failure, ours or `sqlparser`'s, into one [`ParseError`] with line and column.
+
+mod cursor;
+mod dialect;
+mod errors;
+mod idents;
+mod query;
+mod source;
+mod statements;
+mod types;
+mod window;
+
+#[cfg(test)]
+mod tests;
+
+use datafusion::sql::sqlparser::parser::{Parser, ParserError};
+use datafusion::sql::sqlparser::tokenizer::{Location, Token, TokenWithSpan, Tokenizer};
+
+use crate::sql::ast::ParsedStatement;
+use crate::sql::error::ParseError;
+use crate::types::SqlType;
+
+use dialect::DIALECT;
+use source::Source;
+
+/// How deeply `sqlparser` may recurse into one expression (its own default, and DataFusion's).
+const EXPRESSION_DEPTH_LIMIT: usize = 50;
+
+/// How deeply parentheses and brackets may nest in one statement, checked on the tokens before parsing. Valid
+/// statements stay well below it (each level is also a level of [`EXPRESSION_DEPTH_LIMIT`]); it guarantees that
+/// no bracket-driven recursion inside `sqlparser`, guarded or not, can go deeper.
+const BRACKET_DEPTH_LIMIT: usize = 64;
+
+/// The stack of the thread statements are parsed on. `sqlparser` recurses once per nesting level with large
+/// frames: measured in a debug build, 49 nested `CASE` need between 4 and 8 MiB, far beyond the 2 MiB of tokio
+/// worker and test threads. A dedicated thread with room to spare makes [`EXPRESSION_DEPTH_LIMIT`] the only
+/// bound that matters; the memory is reserved, not committed, until used.
+const PARSER_STACK_BYTES: usize = 32 * 1024 * 1024;
+
+/// Parses submitted text into its statements, in order.
+///
+/// Statements are separated by `;` (the last one may omit it); text holding no statement (empty, blanks or
+/// comments only) gives an empty vector. Unquoted identifiers are upper-cased, quoted ones keep their case, as in
+/// ksqlDB. Expressions are `sqlparser` expressions, so DataFusion's planner can resolve them; every `CAST` names
+/// its target type as a `DataType::Custom` holding the [`SqlType`]'s display form (re-read with [`parse_type`]).
+///
+/// The first statement that fails stops parsing: the error carries the offending token's line and column and the
+/// text of that statement.
+///
+/// # Example
+/// ```
+/// use weir::sql::{ast::Statement, parse};
+///
+/// let statements = parse("SHOW STREAMS; select * from pageviews emit changes").unwrap();
+/// assert_eq!(statements.len(), 2);
+/// assert_eq!(statements[1].text, "select * from pageviews emit changes");
+/// let Statement::Select(query) = &statements[1].statement else { panic!() };
+/// assert_eq!(query.from.source.name, "PAGEVIEWS");
+/// ```
+pub fn parse(sql: &str) -> Result<Vec<ParsedStatement>, ParseError> {
+    on_parser_stack(|| parse_here(sql))
+}
+
+/// [`parse`] on the current thread.
+fn parse_here(sql: &str) -> Result<Vec<ParsedStatement>, ParseError> {
+    let source = Source::new(sql);
+    let tokens = tokenize(&source)?;
+    split_statements(tokens)
+        .into_iter()
+        .map(|chunk| parse_chunk(&source, chunk))
+        .collect()
+}
+
+/// Parses one ksqlDB type, such as `DECIMAL(10, 2)` or ``STRUCT<`a` ARRAY<INT>, B MAP<STRING, BIGINT>>``.
+///
+/// This is how the planner reads the target type of a `CAST` (see [`parse`]), and it accepts everything
+/// [`SqlType`]'s `Display` prints, so `parse_type(&t.to_string()) == Ok(t)`.
+///
+/// # Example
+/// ```
+/// use weir::sql::parse_type;
+/// use weir::types::SqlType;
+///
+/// let t = parse_type("array<map<string, int>>").unwrap();
+/// assert_eq!(t, SqlType::Array(Box::new(SqlType::Map(Box::new(SqlType::String), Box::new(SqlType::Int)))));
+/// ```
+pub fn parse_type(text: &str) -> Result<SqlType, ParseError> {
+    let source = Source::new(text);
+    let tokens = tokenize(&source)?;
+    let end = end_of_input(&tokens);
+    let mut parser = Parser::new(&DIALECT)
+        .with_recursion_limit(EXPRESSION_DEPTH_LIMIT)
+        .with_tokens_with_locations(tokens);
+    let result =
+        types::parse_sql_type(&mut parser).and_then(|ty| cursor::expect_end(&parser, " after the type").map(|()| ty));
+    result.map_err(|e| errors::convert(e, &parser, end, Some(text.trim().to_string())))
+}
+
+/// Runs `f` on a thread with a [`PARSER_STACK_BYTES`] stack and waits for it. A panic in `sqlparser` (a bug,
+/// never expected) becomes an error instead of taking the caller down.
+fn on_parser_stack<T: Send>(f: impl FnOnce() -> Result<T, ParseError> + Send) -> Result<T, ParseError> {
+    let internal = |what: &str| ParseError {
+        message: format!("Internal parser error: {what}"),
+        line: 1,
+        column: 1,
+        statement_text: None,
+    };
+    std::thread::scope(|scope| {
+        match std::thread::Builder::new()
+            .name("weir-sql-parser".to_string())
+            .stack_size(PARSER_STACK_BYTES)
+            .spawn_scoped(scope, f)
+        {
+            Ok(handle) => handle.join().unwrap_or_else(|_| Err(internal("the parser panicked"))),
+            Err(e) => Err(internal(&format!("could not start the parser thread: {e}"))),
+        }
+    })
+}
+
+/// Tokenizes the whole text once, with locations, and applies the identifier case rule.
+fn tokenize(source: &Source<'_>) -> Result<Vec<TokenWithSpan>, ParseError> {
+    let mut tokens = Vec::new();
+    let mut tokenizer = Tokenizer::new(&DIALECT, source.text()).with_unescape(true);
+    if let Err(e) = tokenizer.tokenize_with_location_into_buf(&mut tokens) {
+        return Err(errors::tokenizer(e, source, &tokens));
+    }
+    idents::normalize_tokens(&mut tokens);
+    Ok(tokens)
+}
+
+/// The tokens of one statement, without its terminating `;`.
+struct Chunk {
+    tokens: Vec<TokenWithSpan>,
+    /// Where the statement's first token starts.
+    start: Location,
+    /// Where its last token ends (exclusive).
+    end: Location,
+    /// Where an error about a missing token at the end points: the `;`, or the end of the last token.
+    eof: Location,
+}
+
+/// Splits the token stream at every `;` token (a `;` inside a string, quoted identifier or comment is part of
+/// that token, so it never splits). Chunks holding only whitespace and comments are dropped.
+fn split_statements(tokens: Vec<TokenWithSpan>) -> Vec<Chunk> {
+    let mut chunks = Vec::new();
+    let mut current: Vec<TokenWithSpan> = Vec::new();
+    for token in tokens {
+        if token.token == Token::SemiColon {
+            if let Some(chunk) = make_chunk(std::mem::take(&mut current), Some(token.span.start)) {
+                chunks.push(chunk);
+            }
+        } else {
+            current.push(token);
+        }
+    }
+    if let Some(chunk) = make_chunk(current, None) {
+        chunks.push(chunk);
+    }
+    chunks
+}
+
+fn make_chunk(tokens: Vec<TokenWithSpan>, terminator: Option<Location>) -> Option<Chunk> {
+    let mut significant = tokens.iter().filter(|t| !matches!(t.token, Token::Whitespace(_)));
+    let first = significant.next()?;
+    let start = first.span.start;
+    let end = significant.next_back().unwrap_or(first).span.end;
+    Some(Chunk {
+        tokens,
+        start,
+        end,
+        eof: terminator.unwrap_or(end),
+    })
+}
+
+/// Where the input ends: after its last significant token, or at 1:1 when there is none.
+fn end_of_input(tokens: &[TokenWithSpan]) -> Location {
+    tokens
+        .iter()
+        .rev()
+        .find(|t| !matches!(t.token, Token::Whitespace(_)))
+        .map(|t| t.span.end)
+        .unwrap_or(Location { line: 1, column: 1 })
+}
+
+fn parse_chunk(source: &Source<'_>, chunk: Chunk) -> Result<ParsedStatement, ParseError> {
+    let text = source.slice(chunk.start, chunk.end).to_string();
+    if let Some(at) = too_deep_bracket(&chunk.tokens) {
+        return Err(ParseError {
+            message: format!("Nesting is too deep (at most {BRACKET_DEPTH_LIMIT} levels of parentheses and brackets)"),
+            line: at.line,
+            column: at.column,
+            statement_text: Some(text),
+        });
+    }
+    let mut parser = statements::StatementParser::new(source, chunk.tokens);
+    match parser.parse_single_statement() {
+        Ok(statement) => Ok(ParsedStatement {
+            statement,
+            text,
+            line: chunk.start.line,
+            column: chunk.start.column,
+        }),
+        Err(e) => Err(errors::convert(e, parser.inner(), chunk.eof, Some(text))),
+    }
+}
+
+/// The first `(` or `[` nested deeper than [`BRACKET_DEPTH_LIMIT`], if any.
+fn too_deep_bracket(tokens: &[TokenWithSpan]) -> Option<Location> {
+    let mut depth = 0usize;
+    for token in tokens {
+        match token.token {
+            Token::LParen | Token::LBracket => {
+                depth += 1;
+                if depth > BRACKET_DEPTH_LIMIT {
+                    return Some(token.span.start);
+                }
+            }
+            Token::RParen | Token::RBracket => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// A statement parse result, before errors are given their final shape.
+type PResult<T> = Result<T, ParserError>;

@@ -81,7 +81,13 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
     .map_err(|e| e.to_string())?;
     let store: Arc<dyn TopicStore> = engine.topics().clone();
     store
-        .create_topic("bids", TopicSpec { partitions: 1, replicas: 1 })
+        .create_topic(
+            "bids",
+            TopicSpec {
+                partitions: 1,
+                replicas: 1,
+            },
+        )
         .map_err(|e| e.to_string())?;
 
     let n = args.events;

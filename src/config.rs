@@ -162,10 +162,14 @@ impl Config {
             None => toml::Table::new(),
         };
         apply_env_overrides(&mut table, env)?;
-        let config: Config = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| ConfigError::Parse {
-            path: path.map(|p| p.display().to_string()).unwrap_or_else(|| "config.toml".into()),
-            message: e.message().to_string(),
-        })?;
+        let config: Config = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Parse {
+                path: path
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| "config.toml".into()),
+                message: e.message().to_string(),
+            })?;
         config.validate()?;
         Ok(config)
     }
@@ -175,7 +179,9 @@ impl Config {
             return Err(ConfigError::Invalid("processing.batch_size must be at least 1".into()));
         }
         if self.processing.default_partitions == 0 {
-            return Err(ConfigError::Invalid("processing.default_partitions must be at least 1".into()));
+            return Err(ConfigError::Invalid(
+                "processing.default_partitions must be at least 1".into(),
+            ));
         }
         if self.server.service_id.is_empty() {
             return Err(ConfigError::Invalid("server.service_id must not be empty".into()));
@@ -202,7 +208,9 @@ fn apply_env_overrides(
     env: impl IntoIterator<Item = (String, String)>,
 ) -> Result<(), ConfigError> {
     for (var, raw) in env {
-        let Some(rest) = var.strip_prefix("WEIR_") else { continue };
+        let Some(rest) = var.strip_prefix("WEIR_") else {
+            continue;
+        };
         let path: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
         if path.len() < 2 || path.iter().any(|p| p.is_empty()) {
             // Not a config override (e.g. WEIR_LOG); leave it to whoever reads it.
@@ -260,7 +268,10 @@ mod tests {
         std::fs::write(&p, "[storage]\ndata_dir = \"/a\"\n[processing]\nbatch_size = 7\n").unwrap();
         let c = Config::load_with_env(
             Some(&p),
-            env(&[("WEIR_STORAGE__DATA_DIR", "/tmp/x"), ("WEIR_KAFKA__BOOTSTRAP_SERVERS", "h:9092")]),
+            env(&[
+                ("WEIR_STORAGE__DATA_DIR", "/tmp/x"),
+                ("WEIR_KAFKA__BOOTSTRAP_SERVERS", "h:9092"),
+            ]),
         )
         .unwrap();
         assert_eq!(c.storage.data_dir, PathBuf::from("/tmp/x"));

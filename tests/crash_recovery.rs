@@ -64,11 +64,16 @@ fn sigkill_mid_stream_loses_and_duplicates_nothing() {
             .iter()
             .filter_map(|s| s["name"].as_str())
             .collect();
-        assert!(names.contains(&"SRC") && names.contains(&"OUT"), "streams after restart: {names:?}");
+        assert!(
+            names.contains(&"SRC") && names.contains(&"OUT"),
+            "streams after restart: {names:?}"
+        );
         let queries = server.ksql_ok("SHOW QUERIES;");
         assert_eq!(queries[0]["queries"][0]["id"], "CSAS_OUT_1", "{queries:#}");
     }
-    eventually(Duration::from_secs(60), "the query to catch up", || (lag(&server, "CSAS_OUT_1") == Some(0)).then_some(()));
+    eventually(Duration::from_secs(60), "the query to catch up", || {
+        (lag(&server, "CSAS_OUT_1") == Some(0)).then_some(())
+    });
     assert!(server.stop().success());
     eprintln!("{recoveries} of {BATCHES} restarts found output written after the last checkpoint");
 
@@ -92,9 +97,18 @@ fn sigkill_mid_stream_loses_and_duplicates_nothing() {
     }
     let expected: Vec<i64> = (0..BATCHES * PER_BATCH).filter(|i| (i * 7) % 3 != 0).collect();
     let duplicates: Vec<_> = seen.iter().filter(|(_, (_, n))| *n > 1).map(|(k, _)| *k).collect();
-    assert!(duplicates.is_empty(), "duplicated keys after crashes: {:?}", &duplicates[..duplicates.len().min(20)]);
+    assert!(
+        duplicates.is_empty(),
+        "duplicated keys after crashes: {:?}",
+        &duplicates[..duplicates.len().min(20)]
+    );
     let missing: Vec<_> = expected.iter().filter(|k| !seen.contains_key(k)).collect();
-    assert!(missing.is_empty(), "lost {} records, e.g. {:?}", missing.len(), &missing[..missing.len().min(20)]);
+    assert!(
+        missing.is_empty(),
+        "lost {} records, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(20)]
+    );
     assert_eq!(seen.len(), expected.len());
     for (k, (dbl, _)) in &seen {
         assert_eq!(*dbl, k * 14, "wrong value for key {k}");

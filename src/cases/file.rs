@@ -97,7 +97,10 @@ fn load_file(path: &Path) -> Result<Vec<TestCase>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let file: CaseFile = serde_json::from_str(&strip_comments(&text))
         .map_err(|e| format!("{} is not a valid case file: {e}", path.display()))?;
-    let stem = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
     let mut out = Vec::new();
     for mut case in file.tests {
         if !case.enabled {

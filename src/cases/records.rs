@@ -26,15 +26,21 @@ pub fn to_bytes(v: &Value, format: &FormatSpec, columns: &[(String, SqlType)]) -
             let ty = columns.first().map(|(_, t)| t.clone()).unwrap_or(SqlType::String);
             match ty {
                 SqlType::Int => {
-                    let n = v.as_i64().ok_or_else(|| format!("expected an integer for a KAFKA INT, got {v}"))?;
+                    let n = v
+                        .as_i64()
+                        .ok_or_else(|| format!("expected an integer for a KAFKA INT, got {v}"))?;
                     Bytes::copy_from_slice(&(n as i32).to_be_bytes())
                 }
                 SqlType::BigInt => {
-                    let n = v.as_i64().ok_or_else(|| format!("expected an integer for a KAFKA BIGINT, got {v}"))?;
+                    let n = v
+                        .as_i64()
+                        .ok_or_else(|| format!("expected an integer for a KAFKA BIGINT, got {v}"))?;
                     Bytes::copy_from_slice(&n.to_be_bytes())
                 }
                 SqlType::Double => {
-                    let n = v.as_f64().ok_or_else(|| format!("expected a number for a KAFKA DOUBLE, got {v}"))?;
+                    let n = v
+                        .as_f64()
+                        .ok_or_else(|| format!("expected a number for a KAFKA DOUBLE, got {v}"))?;
                     Bytes::copy_from_slice(&n.to_be_bytes())
                 }
                 SqlType::Bytes => Bytes::from(

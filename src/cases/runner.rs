@@ -46,7 +46,11 @@ pub fn run_paths(paths: &[PathBuf], verbose: bool) -> Result<(usize, usize), Str
 
 /// Runs one case in a fresh engine with its own temporary data directory.
 pub fn run_case(case: &TestCase) -> CaseOutcome {
-    let name = if case.origin.is_empty() { case.name.clone() } else { case.origin.clone() };
+    let name = if case.origin.is_empty() {
+        case.name.clone()
+    } else {
+        case.origin.clone()
+    };
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| execute(case)));
     let (passed, message) = match result {
         Ok(Ok(())) => (true, String::new()),
@@ -79,10 +83,18 @@ fn execute(case: &TestCase) -> Result<(), String> {
     let mut session = Session::with_properties(
         case.properties
             .iter()
-            .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()),
+                )
+            })
             .collect(),
     );
-    let expected_error = case.expected_exception.as_ref().map(|e| e.message.clone().unwrap_or_default());
+    let expected_error = case
+        .expected_exception
+        .as_ref()
+        .map(|e| e.message.clone().unwrap_or_default());
 
     for statement in &case.statements {
         if let Err(e) = engine.execute(statement, &mut session) {
@@ -108,7 +120,9 @@ fn execute(case: &TestCase) -> Result<(), String> {
         }
     }
     if let Some(expected) = expected_error {
-        return Err(format!("expected an error containing \"{expected}\" but every statement succeeded"));
+        return Err(format!(
+            "expected an error containing \"{expected}\" but every statement succeeded"
+        ));
     }
     compare_outputs(&engine, &case.outputs)
 }
@@ -131,7 +145,13 @@ fn feed(engine: &Arc<Engine>, input: &RecordSpec) -> Result<(), String> {
     let store = engine.topics();
     if store.describe_topic(&input.topic).map_err(|e| e.to_string())?.is_none() {
         store
-            .create_topic(&input.topic, TopicSpec { partitions: 1, replicas: 1 })
+            .create_topic(
+                &input.topic,
+                TopicSpec {
+                    partitions: 1,
+                    replicas: 1,
+                },
+            )
             .map_err(|e| e.to_string())?;
     }
     let (key_format, value_format, key_cols, value_cols) = match owner_of(engine, &input.topic) {

@@ -68,10 +68,14 @@ impl CommandLog {
     pub fn next_seq(&self) -> Result<u64, CommandLogError> {
         Ok(match self.tree.last()? {
             Some((k, _)) => {
-                let last = k.as_ref().try_into().map(u64::from_be_bytes).map_err(|_| CommandLogError::Corrupt {
-                    seq: 0,
-                    message: "key is not a sequence number".into(),
-                })?;
+                let last = k
+                    .as_ref()
+                    .try_into()
+                    .map(u64::from_be_bytes)
+                    .map_err(|_| CommandLogError::Corrupt {
+                        seq: 0,
+                        message: "key is not a sequence number".into(),
+                    })?;
                 last + 1
             }
             None => 0,

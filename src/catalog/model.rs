@@ -27,7 +27,10 @@ pub enum CatalogError {
         writers: String,
     },
     #[error("Incompatible data source type is {actual}, but statement was DROP {requested}")]
-    WrongKind { actual: &'static str, requested: &'static str },
+    WrongKind {
+        actual: &'static str,
+        requested: &'static str,
+    },
 }
 
 /// How a source's key or value is serialized: the format name and its options, as declared.
@@ -145,14 +148,14 @@ impl Catalog {
 
     /// Adds a source; with `replace`, an existing source of the same kind is replaced.
     pub fn add_source(&mut self, def: SourceDef, replace: bool) -> Result<(), CatalogError> {
-        if let Some(existing) = self.sources.get(&def.name) {
-            if !replace || existing.kind != def.kind {
-                return Err(CatalogError::SourceExists {
-                    kind: def.kind_name_lower(),
-                    name: def.name.clone(),
-                    existing: existing.kind_name_lower(),
-                });
-            }
+        if let Some(existing) = self.sources.get(&def.name)
+            && (!replace || existing.kind != def.kind)
+        {
+            return Err(CatalogError::SourceExists {
+                kind: def.kind_name_lower(),
+                name: def.name.clone(),
+                existing: existing.kind_name_lower(),
+            });
         }
         self.sources.insert(def.name.clone(), def);
         Ok(())
@@ -186,12 +189,10 @@ impl Catalog {
                 writers: writers.join(", "),
             });
         }
-        self.sources
-            .remove(name)
-            .ok_or_else(|| CatalogError::UnknownSource {
-                kind: "Source",
-                name: name.to_string(),
-            })
+        self.sources.remove(name).ok_or_else(|| CatalogError::UnknownSource {
+            kind: "Source",
+            name: name.to_string(),
+        })
     }
 
     pub fn add_query(&mut self, query: QueryDef) {
@@ -206,7 +207,9 @@ impl Catalog {
 
     /// Queries reading `name`.
     pub fn readers_of<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a QueryDef> + 'a {
-        self.queries.values().filter(move |q| q.sources.iter().any(|s| s == name))
+        self.queries
+            .values()
+            .filter(move |q| q.sources.iter().any(|s| s == name))
     }
 
     /// Queries writing `name`.
@@ -249,7 +252,10 @@ mod tests {
     fn duplicate_names_are_rejected_unless_replacing() {
         let mut c = Catalog::default();
         c.add_source(stream("S"), false).unwrap();
-        assert!(matches!(c.add_source(stream("S"), false), Err(CatalogError::SourceExists { .. })));
+        assert!(matches!(
+            c.add_source(stream("S"), false),
+            Err(CatalogError::SourceExists { .. })
+        ));
         c.add_source(stream("S"), true).unwrap();
     }
 

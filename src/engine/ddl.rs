@@ -21,7 +21,12 @@ impl Engine {
         if let Some(existing) = self.catalog.read().source(&def.name) {
             if stmt.if_not_exists {
                 return Ok(StatementResult::Status(CommandStatus {
-                    message: format!("Cannot add {} {}: A {} with the same name already exists.", noun.to_lowercase(), def.name, existing.kind_name().to_lowercase()),
+                    message: format!(
+                        "Cannot add {} {}: A {} with the same name already exists.",
+                        noun.to_lowercase(),
+                        def.name,
+                        existing.kind_name().to_lowercase()
+                    ),
                     command_seq: None,
                     query_id: None,
                     warnings: vec![format!("{} {} already exists; nothing was changed.", noun, def.name)],
@@ -136,10 +141,10 @@ impl Engine {
             }
         }
         self.log_command(parsed, session, ctx)?;
-        if let Some(id) = &own_query {
-            if self.catalog.read().query(id).is_some() {
-                self.stop_and_forget_query(id)?;
-            }
+        if let Some(id) = &own_query
+            && self.catalog.read().query(id).is_some()
+        {
+            self.stop_and_forget_query(id)?;
         }
         self.catalog.write().drop_source(name, kind)?;
         let mut message = format!("Source `{name}` (topic: {}) was dropped.", existing.topic);

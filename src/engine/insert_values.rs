@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use base64::Engine as _;
-use datafusion::arrow::array::{Array, ArrayRef, BinaryArray, Int64Array, RecordBatch, RecordBatchOptions, StringArray, new_null_array};
+use datafusion::arrow::array::{
+    Array, ArrayRef, BinaryArray, Int64Array, RecordBatch, RecordBatchOptions, StringArray, new_null_array,
+};
 use datafusion::arrow::compute::{CastOptions, cast_with_options};
 use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::sql::sqlparser::ast::Expr;
@@ -49,8 +51,9 @@ impl Engine {
         // Values are evaluated once, on a one-row batch without columns.
         let empty = Arc::new(Schema::empty());
         let compiler = ExprCompiler::new(&self.session_state, empty.clone(), None)?;
-        let one_row = RecordBatch::try_new_with_options(empty, vec![], &RecordBatchOptions::new().with_row_count(Some(1)))
-            .map_err(|e| fail(e.to_string()))?;
+        let one_row =
+            RecordBatch::try_new_with_options(empty, vec![], &RecordBatchOptions::new().with_row_count(Some(1)))
+                .map_err(|e| fail(e.to_string()))?;
 
         let mut provided: Vec<Option<ArrayRef>> = vec![None; source.schema.columns().len()];
         let mut timestamp: Option<i64> = None;
@@ -66,7 +69,10 @@ impl Engine {
                 }
                 let ts = coerce(&value, &SqlType::BigInt, name, expr).map_err(fail)?;
                 let ts = ts.as_any().downcast_ref::<Int64Array>().filter(|a| !a.is_null(0));
-                timestamp = Some(ts.map(|a| a.value(0)).ok_or_else(|| fail("ROWTIME must not be null.".into()))?);
+                timestamp = Some(
+                    ts.map(|a| a.value(0))
+                        .ok_or_else(|| fail("ROWTIME must not be null.".into()))?,
+                );
                 continue;
             }
             let index = source
@@ -113,10 +119,22 @@ impl Engine {
         };
         let mut key_encoder = Encoder::new(&format_options(&source.key_format)?, &fields(ColumnKind::Key), true)
             .map_err(|e| fail(e.to_string()))?;
-        let mut value_encoder = Encoder::new(&format_options(&source.value_format)?, &fields(ColumnKind::Value), false)
-            .map_err(|e| fail(e.to_string()))?;
-        let key = key_encoder.encode(&arrays[..key_count], 1).map_err(|e| fail(e.to_string()))?.pop().flatten();
-        let value = value_encoder.encode(&arrays[key_count..], 1).map_err(|e| fail(e.to_string()))?.pop().flatten();
+        let mut value_encoder = Encoder::new(
+            &format_options(&source.value_format)?,
+            &fields(ColumnKind::Value),
+            false,
+        )
+        .map_err(|e| fail(e.to_string()))?;
+        let key = key_encoder
+            .encode(&arrays[..key_count], 1)
+            .map_err(|e| fail(e.to_string()))?
+            .pop()
+            .flatten();
+        let value = value_encoder
+            .encode(&arrays[key_count..], 1)
+            .map_err(|e| fail(e.to_string()))?
+            .pop()
+            .flatten();
 
         let partitions = self
             .store
@@ -133,7 +151,8 @@ impl Engine {
             value,
             headers: vec![],
         };
-        self.store.append(&source.topic, partition, std::slice::from_ref(&record), None)?;
+        self.store
+            .append(&source.topic, partition, std::slice::from_ref(&record), None)?;
         Ok(StatementResult::Status(CommandStatus {
             message: format!("Inserted 1 row into {target}."),
             command_seq: None,
@@ -155,7 +174,9 @@ fn coerce(value: &ArrayRef, to: &SqlType, column: &str, expr: &Expr) -> Result<A
         return Ok(new_null_array(&target, 1));
     }
     let mismatch = || {
-        let found = SqlType::from_arrow(from).map(|t| t.to_string()).unwrap_or_else(|_| from.to_string());
+        let found = SqlType::from_arrow(from)
+            .map(|t| t.to_string())
+            .unwrap_or_else(|_| from.to_string());
         let hint = if matches!(to, SqlType::Timestamp) {
             ". Timestamp format must be yyyy-mm-ddThh:mm:ss[.S]"
         } else {
@@ -167,22 +188,39 @@ fn coerce(value: &ArrayRef, to: &SqlType, column: &str, expr: &Expr) -> Result<A
         (f, SqlType::Int | SqlType::BigInt) => f.is_integer(),
         (f, SqlType::Double) => f.is_numeric(),
         (f, SqlType::Decimal { .. }) => f.is_integer() || matches!(f, DataType::Decimal128(..)),
-        (DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View, SqlType::Timestamp | SqlType::Date | SqlType::Time) => true,
+        (
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View,
+            SqlType::Timestamp | SqlType::Date | SqlType::Time,
+        ) => true,
         (DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View, SqlType::String) => true,
         (DataType::Utf8, SqlType::Bytes) => {
-            let s = value.as_any().downcast_ref::<StringArray>().map(|a| a.value(0)).unwrap_or_default();
+            let s = value
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .map(|a| a.value(0))
+                .unwrap_or_default();
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(s)
                 .map_err(|_| format!("Expected base64-encoded BYTES for field `{column}`"))?;
             return Ok(Arc::new(BinaryArray::from(vec![Some(bytes.as_slice())])));
         }
-        (DataType::List(_), SqlType::Array(_)) | (DataType::Struct(_), SqlType::Struct(_)) | (DataType::Map(..), SqlType::Map(..)) => true,
+        (DataType::List(_), SqlType::Array(_))
+        | (DataType::Struct(_), SqlType::Struct(_))
+        | (DataType::Map(..), SqlType::Map(..)) => true,
         _ => false,
     };
     if !allowed {
         return Err(mismatch());
     }
-    cast_with_options(value, &target, &CastOptions { safe: false, ..Default::default() }).map_err(|_| mismatch())
+    cast_with_options(
+        value,
+        &target,
+        &CastOptions {
+            safe: false,
+            ..Default::default()
+        },
+    )
+    .map_err(|_| mismatch())
 }
 
 fn first_line(m: &str) -> String {

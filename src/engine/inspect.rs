@@ -13,7 +13,12 @@ use super::{
 };
 
 impl Engine {
-    pub(super) fn show(&self, what: ShowTarget, extended: bool, session: &Session) -> Result<StatementResult, EngineError> {
+    pub(super) fn show(
+        &self,
+        what: ShowTarget,
+        extended: bool,
+        session: &Session,
+    ) -> Result<StatementResult, EngineError> {
         match what {
             ShowTarget::Streams | ShowTarget::Tables => {
                 let tables = what == ShowTarget::Tables;
@@ -22,7 +27,10 @@ impl Engine {
                 let sources: Vec<&SourceDef> = catalog.sources().filter(|s| s.kind == kind).collect();
                 let items = sources.iter().map(|s| summary(s)).collect();
                 let descriptions = if extended {
-                    sources.iter().map(|s| self.describe_source(s, true, &catalog)).collect()
+                    sources
+                        .iter()
+                        .map(|s| self.describe_source(s, true, &catalog))
+                        .collect()
                 } else {
                     vec![]
                 };
@@ -78,8 +86,14 @@ impl Engine {
                     ("weir.server.pg_listen", c.server.pg_listen.clone()),
                     ("weir.storage.data_dir", c.storage.data_dir.display().to_string()),
                     ("weir.topics", self.store.kind().to_string()),
-                    ("ksql.streams.commit.interval.ms", c.processing.commit_interval_ms.to_string()),
-                    ("weir.processing.default_grace_period_ms", c.processing.default_grace_period_ms.to_string()),
+                    (
+                        "ksql.streams.commit.interval.ms",
+                        c.processing.commit_interval_ms.to_string(),
+                    ),
+                    (
+                        "weir.processing.default_grace_period_ms",
+                        c.processing.default_grace_period_ms.to_string(),
+                    ),
                     ("weir.processing.batch_size", c.processing.batch_size.to_string()),
                     ("ksql.streams.auto.offset.reset", "earliest".to_string()),
                 ];
@@ -109,7 +123,9 @@ impl Engine {
                 "Could not find STREAM/TABLE '{name}' in the Metastore. Use SHOW STREAMS or SHOW TABLES to list them."
             ))
         })?;
-        Ok(StatementResult::SourceDescription(Box::new(self.describe_source(source, extended, &catalog))))
+        Ok(StatementResult::SourceDescription(Box::new(
+            self.describe_source(source, extended, &catalog),
+        )))
     }
 
     pub(super) fn explain(&self, target: &ExplainTarget) -> Result<StatementResult, EngineError> {
@@ -123,9 +139,11 @@ impl Engine {
                 )));
             }
         };
-        let query = catalog
-            .query(&id)
-            .ok_or_else(|| EngineError::not_found(format!("Query with id:{id} does not exist, use SHOW QUERIES to view the full set of running queries.")))?;
+        let query = catalog.query(&id).ok_or_else(|| {
+            EngineError::not_found(format!(
+                "Query with id:{id} does not exist, use SHOW QUERIES to view the full set of running queries."
+            ))
+        })?;
         let sink = catalog.source(&query.sink);
         let fields = sink.map(fields_of).unwrap_or_default();
         let execution_plan = match self.plan_of(&id) {
@@ -135,8 +153,15 @@ impl Engine {
                     plan.sink.schema.to_ksql_string(),
                     plan.sink.name
                 )];
-                let columns: Vec<String> = plan.columns.iter().map(|c| format!("{} AS {}", c.text, c.name)).collect();
-                lines.push(format!("\t\t > [ PROJECT ] | {} | Logger: {id}.Project", columns.join(", ")));
+                let columns: Vec<String> = plan
+                    .columns
+                    .iter()
+                    .map(|c| format!("{} AS {}", c.text, c.name))
+                    .collect();
+                lines.push(format!(
+                    "\t\t > [ PROJECT ] | {} | Logger: {id}.Project",
+                    columns.join(", ")
+                ));
                 if let Some((_, text)) = &plan.filter {
                     lines.push(format!("\t\t\t\t > [ FILTER ] | {text} | Logger: {id}.Filter"));
                 }
@@ -172,7 +197,10 @@ impl Engine {
             id: q.id.clone(),
             sql: q.sql.clone(),
             sinks: vec![q.sink.clone()],
-            sink_topics: catalog.source(&q.sink).map(|s| vec![s.topic.clone()]).unwrap_or_default(),
+            sink_topics: catalog
+                .source(&q.sink)
+                .map(|s| vec![s.topic.clone()])
+                .unwrap_or_default(),
             state,
             query_type: "PERSISTENT",
             error,
@@ -186,7 +214,11 @@ impl Engine {
                 let lag: i64 = positions
                     .iter()
                     .map(|(tp, pos)| {
-                        let end = self.store.offsets(&tp.topic, tp.partition).map(|o| o.end).unwrap_or(*pos);
+                        let end = self
+                            .store
+                            .offsets(&tp.topic, tp.partition)
+                            .map(|o| o.end)
+                            .unwrap_or(*pos);
                         (end - pos).max(0)
                     })
                     .sum();
@@ -203,22 +235,45 @@ impl Engine {
         }
     }
 
-    pub(super) fn describe_source(&self, s: &SourceDef, extended: bool, catalog: &crate::catalog::Catalog) -> SourceDescription {
-        let read_queries = catalog.readers_of(&s.name).map(|q| self.query_info(q, catalog)).collect();
-        let write_queries = catalog.writers_of(&s.name).map(|q| self.query_info(q, catalog)).collect();
+    pub(super) fn describe_source(
+        &self,
+        s: &SourceDef,
+        extended: bool,
+        catalog: &crate::catalog::Catalog,
+    ) -> SourceDescription {
+        let read_queries = catalog
+            .readers_of(&s.name)
+            .map(|q| self.query_info(q, catalog))
+            .collect();
+        let write_queries = catalog
+            .writers_of(&s.name)
+            .map(|q| self.query_info(q, catalog))
+            .collect();
         let topic = self.store.describe_topic(&s.topic).ok().flatten();
         let (statistics, error_stats) = if extended {
             let mut stats = Vec::new();
             let mut errors = Vec::new();
             for q in catalog.writers_of(&s.name) {
                 if let Some(st) = self.runtime.stats(&q.id) {
-                    stats.push(format!("{}: records-produced: {}", q.id, st.records_out.load(Ordering::Relaxed)));
+                    stats.push(format!(
+                        "{}: records-produced: {}",
+                        q.id,
+                        st.records_out.load(Ordering::Relaxed)
+                    ));
                 }
             }
             for q in catalog.readers_of(&s.name) {
                 if let Some(st) = self.runtime.stats(&q.id) {
-                    stats.push(format!("{}: records-consumed: {}", q.id, st.records_in.load(Ordering::Relaxed)));
-                    errors.push(format!("{}: dead-letters: {}", q.id, st.dead_letters.load(Ordering::Relaxed)));
+                    stats.push(format!(
+                        "{}: records-consumed: {}",
+                        q.id,
+                        st.records_in.load(Ordering::Relaxed)
+                    ));
+                    errors.push(format!(
+                        "{}: dead-letters: {}",
+                        q.id,
+                        st.dead_letters.load(Ordering::Relaxed)
+                    ));
                 }
             }
             (stats.join(", "), errors.join(", "))

@@ -188,23 +188,35 @@ impl Engine {
     }
 
     /// Runs one parsed statement.
-    pub fn execute_statement(&self, stmt: &ParsedStatement, session: &mut Session) -> Result<StatementResult, EngineError> {
+    pub fn execute_statement(
+        &self,
+        stmt: &ParsedStatement,
+        session: &mut Session,
+    ) -> Result<StatementResult, EngineError> {
         let _guard = self.ddl_lock.lock();
         let ctx = ExecContext {
             replaying: false,
             seq: self.log.next_seq()?,
         };
-        self.dispatch(stmt, session, ctx).map_err(|e| e.with_statement(&stmt.text))
+        self.dispatch(stmt, session, ctx)
+            .map_err(|e| e.with_statement(&stmt.text))
     }
 
-    fn dispatch(&self, stmt: &ParsedStatement, session: &mut Session, ctx: ExecContext) -> Result<StatementResult, EngineError> {
+    fn dispatch(
+        &self,
+        stmt: &ParsedStatement,
+        session: &mut Session,
+        ctx: ExecContext,
+    ) -> Result<StatementResult, EngineError> {
         match &stmt.statement {
             Statement::CreateSource(c) => self.create_source(c, stmt, session, ctx),
             Statement::CreateAsSelect(c) => self.create_as_select(c, stmt, session, ctx),
             Statement::InsertSelect { target, query } => self.insert_select(target, query, stmt, session, ctx),
-            Statement::InsertValues { target, columns, values } => {
-                self.insert_values(target, columns.as_deref(), values)
-            }
+            Statement::InsertValues {
+                target,
+                columns,
+                values,
+            } => self.insert_values(target, columns.as_deref(), values),
             Statement::Drop {
                 kind,
                 name,

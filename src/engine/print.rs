@@ -13,7 +13,12 @@ const DEFAULT_PRINT_LIMIT: u64 = 1000;
 impl Engine {
     /// The bounded form of `PRINT` (what a request/response client gets): records from the beginning (or nothing
     /// new, without FROM BEGINNING) up to `LIMIT`. Streaming clients use the REST `/query` endpoint.
-    pub(super) fn print_bounded(&self, topic: &str, from_beginning: bool, limit: Option<u64>) -> Result<StatementResult, EngineError> {
+    pub(super) fn print_bounded(
+        &self,
+        topic: &str,
+        from_beginning: bool,
+        limit: Option<u64>,
+    ) -> Result<StatementResult, EngineError> {
         let name = self.resolve_topic_name(topic)?;
         let info = self
             .store
@@ -138,13 +143,15 @@ impl Engine {
                 while !thread_stop.load(Ordering::SeqCst) && !tx.is_closed() {
                     let mut progressed = false;
                     for (p, offset) in positions.iter_mut() {
-                        let Ok(records) = store.read(&name, *p, *offset, 500) else { return };
+                        let Ok(records) = store.read(&name, *p, *offset, 500) else {
+                            return;
+                        };
                         let Some(last) = records.last() else { continue };
                         *offset = last.offset + 1;
                         progressed = true;
                         for r in &records {
                             seen += 1;
-                            if (seen - 1) % every != 0 {
+                            if !(seen - 1).is_multiple_of(every) {
                                 continue;
                             }
                             if tx.blocking_send(format_print_line(r)).is_err() {

@@ -23,14 +23,19 @@ impl Engine {
         ctx: ExecContext,
     ) -> Result<StatementResult, EngineError> {
         if stmt.kind == SourceKind::Table {
-            return Err(crate::plan::PlanError::not_supported("CREATE TABLE ... AS SELECT", Some(stmt.query.position)).into());
+            return Err(
+                crate::plan::PlanError::not_supported("CREATE TABLE ... AS SELECT", Some(stmt.query.position)).into(),
+            );
         }
         let existing = self.catalog.read().source(&stmt.name).cloned();
         let mut query_id = format!("CSAS_{}_{}", stmt.name, ctx.seq);
         if let Some(existing) = &existing {
             if stmt.if_not_exists {
                 return Ok(StatementResult::Status(CommandStatus {
-                    message: format!("Cannot add stream {}: A stream with the same name already exists.", stmt.name),
+                    message: format!(
+                        "Cannot add stream {}: A stream with the same name already exists.",
+                        stmt.name
+                    ),
                     command_seq: None,
                     query_id: None,
                     warnings: vec![format!("Stream {} already exists; nothing was changed.", stmt.name)],
@@ -115,9 +120,12 @@ impl Engine {
         session: &Session,
         ctx: ExecContext,
     ) -> Result<StatementResult, EngineError> {
-        let sink = self.catalog.read().source(target).cloned().ok_or_else(|| {
-            EngineError::not_found(format!("Source `{target}` does not exist."))
-        })?;
+        let sink = self
+            .catalog
+            .read()
+            .source(target)
+            .cloned()
+            .ok_or_else(|| EngineError::not_found(format!("Source `{target}` does not exist.")))?;
         if sink.is_source {
             return Err(EngineError::invalid(format!(
                 "Cannot insert into read-only {} {target}: it was created with CREATE SOURCE or is a system stream.",

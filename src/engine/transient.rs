@@ -64,7 +64,8 @@ impl Engine {
         };
         let plan = {
             let catalog = self.catalog.read();
-            plan_transient(&self.session_state, &catalog, query).map_err(|e| EngineError::from(e).with_statement(&parsed.text))?
+            plan_transient(&self.session_state, &catalog, query)
+                .map_err(|e| EngineError::from(e).with_statement(&parsed.text))?
         };
         let n = self.transient.next.fetch_add(1, Ordering::Relaxed);
         let id = format!("transient_{}_{}", plan.source.name, n);
@@ -91,10 +92,12 @@ impl Engine {
             _ if !plan.push => StartPosition::Earliest,
             _ => StartPosition::Latest,
         };
-        let info = self
-            .store
-            .describe_topic(&plan.source.topic)?
-            .ok_or_else(|| EngineError::not_found(format!("topic {} of {} does not exist", plan.source.topic, plan.source.name)))?;
+        let info = self.store.describe_topic(&plan.source.topic)?.ok_or_else(|| {
+            EngineError::not_found(format!(
+                "topic {} of {} does not exist",
+                plan.source.topic, plan.source.name
+            ))
+        })?;
         let mut positions = BTreeMap::new();
         let mut ends = BTreeMap::new();
         for p in 0..info.partitions {

@@ -30,7 +30,11 @@ pub fn evaluate_isolating(
     }
 }
 
-fn evaluate_row_by_row(expr: &dyn PhysicalExpr, batch: &RecordBatch, data_type: &DataType) -> (ArrayRef, Vec<RowFailure>) {
+fn evaluate_row_by_row(
+    expr: &dyn PhysicalExpr,
+    batch: &RecordBatch,
+    data_type: &DataType,
+) -> (ArrayRef, Vec<RowFailure>) {
     let mut pieces: Vec<ArrayRef> = Vec::with_capacity(batch.num_rows());
     let mut failures = Vec::new();
     for row in 0..batch.num_rows() {
@@ -119,7 +123,11 @@ mod tests {
         let (out, failures) = evaluate_isolating(&expr, &batch, &DataType::Int32);
         assert_eq!(failures.len(), 1);
         assert_eq!(failures[0].row, 1);
-        assert!(failures[0].message.to_lowercase().contains("divide by zero"), "{}", failures[0].message);
+        assert!(
+            failures[0].message.to_lowercase().contains("divide by zero"),
+            "{}",
+            failures[0].message
+        );
         let out = out.as_any().downcast_ref::<Int32Array>().unwrap();
         assert_eq!(out.value(0), 12);
         assert!(out.is_null(1));

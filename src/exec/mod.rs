@@ -12,8 +12,8 @@ mod source;
 mod task;
 
 pub use dead_letter::{DeadLetter, ErrorKind, processing_log_schema};
-pub use push::{PushEnd, PushMessage, TransientQuery};
 pub use pipeline::{OutputColumn, Pipeline, PipelineOutput, StatelessPipeline, StatelessSpec, StatelessTransform};
+pub use push::{PushEnd, PushMessage, TransientQuery};
 pub use runtime::{QueryRuntime, QueryStatus};
 pub use sink::{SinkEncoder, SinkRecord};
 pub use source::{SourceBatch, SourceCounters, SourceDecoder};

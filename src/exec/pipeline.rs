@@ -11,11 +11,11 @@ use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::physical_expr::PhysicalExpr;
 
+use super::ExecError;
 use super::dead_letter::{DeadLetter, ErrorKind};
 use super::eval::{evaluate_isolating, evaluate_predicate};
 use super::sink::{SinkEncoder, SinkRecord};
 use super::source::{SourceCounters, SourceDecoder};
-use super::ExecError;
 use crate::topics::ConsumedRecord;
 
 /// What processing one batch produced.
@@ -159,7 +159,11 @@ impl StatelessTransform {
             for (row, flag) in flags.iter_mut().enumerate() {
                 if ts.is_null(row) || ts.value(row) < 0 {
                     *flag = false;
-                    let shown = if ts.is_null(row) { "null".to_string() } else { ts.value(row).to_string() };
+                    let shown = if ts.is_null(row) {
+                        "null".to_string()
+                    } else {
+                        ts.value(row).to_string()
+                    };
                     let dl = self.dead_letter(
                         ErrorKind::Processing,
                         format!(

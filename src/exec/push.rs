@@ -74,8 +74,7 @@ impl TransientQuery {
                 return Ok(None);
             }
             let mut progressed = false;
-            let partitions: Vec<(TopicPartition, i64)> =
-                self.positions.iter().map(|(k, v)| (k.clone(), *v)).collect();
+            let partitions: Vec<(TopicPartition, i64)> = self.positions.iter().map(|(k, v)| (k.clone(), *v)).collect();
             for (tp, offset) in partitions {
                 let max = match &self.end_offsets {
                     Some(ends) => {

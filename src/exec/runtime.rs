@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
-use super::task::{QueryStats, QueryTask};
 use super::ExecError;
+use super::task::{QueryStats, QueryTask};
 
 /// What a running query is doing, for `SHOW QUERIES`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,7 +128,10 @@ impl QueryRuntime {
 
     pub fn stats(&self, id: &str) -> Option<Arc<QueryStats>> {
         match &*self.mode.lock() {
-            Mode::Synchronous(tasks) => tasks.iter().find(|(t, _)| &**t.id() == id).map(|(t, _)| t.stats().clone()),
+            Mode::Synchronous(tasks) => tasks
+                .iter()
+                .find(|(t, _)| &**t.id() == id)
+                .map(|(t, _)| t.stats().clone()),
             Mode::Threaded(q) => q.get(id).map(|q| q.stats.clone()),
         }
     }

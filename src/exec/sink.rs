@@ -63,7 +63,11 @@ impl SinkEncoder {
 
     /// Encodes every row of `batch`. Rows that cannot be encoded become dead letters (with the encoded key, if
     /// any) instead of records.
-    pub fn encode(&mut self, batch: &RecordBatch, dead_letters: &mut Vec<DeadLetter>) -> Result<Vec<SinkRecord>, ExecError> {
+    pub fn encode(
+        &mut self,
+        batch: &RecordBatch,
+        dead_letters: &mut Vec<DeadLetter>,
+    ) -> Result<Vec<SinkRecord>, ExecError> {
         let rows = batch.num_rows();
         let declared = self.key_columns + self.value_columns;
         if batch.num_columns() != declared + 3 {
@@ -92,7 +96,13 @@ impl SinkEncoder {
             let key = match key {
                 Ok(k) => k,
                 Err(e) => {
-                    let dl = self.serialization_error(format!("Error serializing key: {e}"), source_partition, source_offset, timestamp, None);
+                    let dl = self.serialization_error(
+                        format!("Error serializing key: {e}"),
+                        source_partition,
+                        source_offset,
+                        timestamp,
+                        None,
+                    );
                     dead_letters.push(dl);
                     continue;
                 }
@@ -160,9 +170,7 @@ fn encode_rows(encoder: &mut Encoder, columns: &[ArrayRef], rows: usize) -> Vec<
         Err(_) => (0..rows)
             .map(|row| {
                 let one: Vec<ArrayRef> = columns.iter().map(|c| c.slice(row, 1)).collect();
-                encoder
-                    .encode(&one, 1)
-                    .map(|mut v| v.pop().flatten())
+                encoder.encode(&one, 1).map(|mut v| v.pop().flatten())
             })
             .collect(),
     }

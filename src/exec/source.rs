@@ -13,9 +13,9 @@ use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::physical_expr::PhysicalExpr;
 
+use super::ExecError;
 use super::dead_letter::{DeadLetter, ErrorKind};
 use super::eval::evaluate_isolating;
-use super::ExecError;
 use crate::format::{Decoder, FormatOptions};
 use crate::sql::ast::SourceKind;
 use crate::topics::ConsumedRecord;
@@ -107,7 +107,10 @@ impl SourceDecoder {
                 dead_letters.push(DeadLetter::for_record(
                     &self.query_id,
                     ErrorKind::Deserialization,
-                    format!("Failed to deserialize key from topic: {}. {err}", records[origin[row]].topic),
+                    format!(
+                        "Failed to deserialize key from topic: {}. {err}",
+                        records[origin[row]].topic
+                    ),
                     &records[origin[row]],
                 ));
             }
@@ -115,32 +118,38 @@ impl SourceDecoder {
         let decoded_values = self.value_decoder.decode(&values);
         let mut skipped_nulls = 0u64;
         for (row, err) in decoded_values.errors {
-            if let Some(f) = failed.get_mut(row) {
-                if !*f {
-                    *f = true;
-                    dead_letters.push(DeadLetter::for_record(
-                        &self.query_id,
-                        ErrorKind::Deserialization,
-                        format!("Failed to deserialize value from topic: {}. {err}", records[origin[row]].topic),
-                        &records[origin[row]],
-                    ));
-                }
+            if let Some(f) = failed.get_mut(row)
+                && !*f
+            {
+                *f = true;
+                dead_letters.push(DeadLetter::for_record(
+                    &self.query_id,
+                    ErrorKind::Deserialization,
+                    format!(
+                        "Failed to deserialize value from topic: {}. {err}",
+                        records[origin[row]].topic
+                    ),
+                    &records[origin[row]],
+                ));
             }
         }
         // A value that decodes to null as a whole (JSON `null`) is a tombstone too: streams skip it.
         if self.kind == SourceKind::Stream {
             for &row in &decoded_values.null_rows {
-                if let Some(f) = failed.get_mut(row) {
-                    if !*f && records[origin[row]].record.value.is_some() {
-                        *f = true;
-                        self.counters.null_values_skipped += 1;
-                        skipped_nulls += 1;
-                    }
+                if let Some(f) = failed.get_mut(row)
+                    && !*f
+                    && records[origin[row]].record.value.is_some()
+                {
+                    *f = true;
+                    self.counters.null_values_skipped += 1;
+                    skipped_nulls += 1;
                 }
             }
         }
         if decoded_keys.arrays.len() != self.key_columns || decoded_values.arrays.len() != self.value_columns {
-            return Err(ExecError::Internal("decoder returned the wrong number of columns".into()));
+            return Err(ExecError::Internal(
+                "decoder returned the wrong number of columns".into(),
+            ));
         }
 
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.schema.fields().len());
@@ -152,7 +161,9 @@ impl SourceDecoder {
         columns.push(Arc::new(Int32Array::from_iter_values(
             origin.iter().map(|&i| records[i].partition as i32),
         )));
-        columns.push(Arc::new(Int64Array::from_iter_values(origin.iter().map(|&i| records[i].offset))));
+        columns.push(Arc::new(Int64Array::from_iter_values(
+            origin.iter().map(|&i| records[i].offset),
+        )));
         let mut batch = RecordBatch::try_new(self.schema.clone(), columns)?;
 
         if let Some(ts) = &self.timestamp {
@@ -185,12 +196,7 @@ impl SourceDecoder {
             }
             let rowtime_index = self.key_columns + self.value_columns;
             let mut columns = batch.columns().to_vec();
-            columns[rowtime_index] = Arc::new(
-                times_i64
-                    .iter()
-                    .map(|t| Some(t.unwrap_or(0)))
-                    .collect::<Int64Array>(),
-            );
+            columns[rowtime_index] = Arc::new(times_i64.iter().map(|t| Some(t.unwrap_or(0))).collect::<Int64Array>());
             batch = RecordBatch::try_new(self.schema.clone(), columns)?;
         }
 

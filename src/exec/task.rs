@@ -153,7 +153,9 @@ impl QueryTask {
                 Err(e) => return Err(e.into()),
             };
             for (_, meta) in metas {
-                let Ok(origin) = serde_json::from_slice::<BatchOrigin>(&meta) else { continue };
+                let Ok(origin) = serde_json::from_slice::<BatchOrigin>(&meta) else {
+                    continue;
+                };
                 if origin.q != *self.id {
                     continue;
                 }
@@ -176,7 +178,9 @@ impl QueryTask {
         let partitions: Vec<(TopicPartition, i64)> = self.positions.iter().map(|(k, v)| (k.clone(), *v)).collect();
         let mut total = 0;
         for (tp, offset) in partitions {
-            let records = self.store.read(&tp.topic, tp.partition, offset, self.config.batch_size)?;
+            let records = self
+                .store
+                .read(&tp.topic, tp.partition, offset, self.config.batch_size)?;
             let Some(last) = records.last() else { continue };
             let next = last.offset + 1;
             total += records.len();
@@ -195,7 +199,9 @@ impl QueryTask {
         let mut out = PipelineOutput::default();
         self.pipeline.process(records, &mut out)?;
         let counters = self.pipeline.source_counters();
-        self.stats.null_values_skipped.store(counters.null_values_skipped, Ordering::Relaxed);
+        self.stats
+            .null_values_skipped
+            .store(counters.null_values_skipped, Ordering::Relaxed);
         self.write_records(tp, out.records)?;
         self.write_dead_letters(tp, out.dead_letters)?;
         Ok(())
@@ -207,7 +213,10 @@ impl QueryTask {
         }
         let mut by_partition: BTreeMap<u32, Vec<(Record, i64)>> = BTreeMap::new();
         for r in records {
-            by_partition.entry(r.partition).or_default().push((r.record, r.source_offset));
+            by_partition
+                .entry(r.partition)
+                .or_default()
+                .push((r.record, r.source_offset));
         }
         let sink = self.sink_topic.clone();
         for (partition, rows) in by_partition {
@@ -257,7 +266,9 @@ impl QueryTask {
             .collect();
         let suppressed = before - records.len();
         if suppressed > 0 {
-            self.stats.duplicates_suppressed.fetch_add(suppressed as u64, Ordering::Relaxed);
+            self.stats
+                .duplicates_suppressed
+                .fetch_add(suppressed as u64, Ordering::Relaxed);
         }
         if records.is_empty() {
             return Ok(0);
@@ -315,10 +326,10 @@ impl QueryTask {
         while Instant::now() < deadline {
             let index = self.next_partition % n;
             self.next_partition = self.next_partition.wrapping_add(1);
-            if let Some((tp, &offset)) = self.positions.iter().nth(index) {
-                if self.store.wait_for_data(&tp.topic, tp.partition, offset, slice) {
-                    return;
-                }
+            if let Some((tp, &offset)) = self.positions.iter().nth(index)
+                && self.store.wait_for_data(&tp.topic, tp.partition, offset, slice)
+            {
+                return;
             }
         }
     }

@@ -8,9 +8,9 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    ArrayRef, BinaryArray, BooleanArray, BooleanBufferBuilder, Date32Array, Decimal128Array,
-    Float64Array, Int32Array, Int64Array, ListArray, MapArray, StringArray, StructArray,
-    Time32MillisecondArray, TimestampMillisecondArray, new_null_array,
+    ArrayRef, BinaryArray, BooleanArray, BooleanBufferBuilder, Date32Array, Decimal128Array, Float64Array, Int32Array,
+    Int64Array, ListArray, MapArray, StringArray, StructArray, Time32MillisecondArray, TimestampMillisecondArray,
+    new_null_array,
 };
 use datafusion::arrow::buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use datafusion::arrow::datatypes::{DataType, Field, Fields};
@@ -74,12 +74,10 @@ pub(crate) struct StructData {
 impl StructData {
     pub(crate) fn new(fields: &[(String, SqlType)]) -> Self {
         let names: Vec<String> = fields.iter().map(|(n, _)| n.clone()).collect();
-        let case_collision = names.iter().enumerate().any(|(i, a)| {
-            names
-                .iter()
-                .enumerate()
-                .any(|(j, b)| i != j && a.to_uppercase() == *b)
-        });
+        let case_collision = names
+            .iter()
+            .enumerate()
+            .any(|(i, a)| names.iter().enumerate().any(|(j, b)| i != j && a.to_uppercase() == *b));
         StructData {
             names,
             case_collision,
@@ -167,9 +165,7 @@ impl ColumnBuilder {
             Data::I64(_, v) => v.push(0),
             Data::F64(v) => v.push(0.0),
             Data::Decimal { values, .. } => values.push(0),
-            Data::Bytes { offsets, .. }
-            | Data::List { offsets, .. }
-            | Data::Map { offsets, .. } => {
+            Data::Bytes { offsets, .. } | Data::List { offsets, .. } | Data::Map { offsets, .. } => {
                 let last = offsets.last().copied().unwrap_or(0);
                 offsets.push(last);
             }
@@ -190,9 +186,7 @@ impl ColumnBuilder {
             Data::I64(_, v) => v.truncate(len),
             Data::F64(v) => v.truncate(len),
             Data::Decimal { values, .. } => values.truncate(len),
-            Data::Bytes {
-                offsets, values, ..
-            } => {
+            Data::Bytes { offsets, values, .. } => {
                 offsets.truncate(len + 1);
                 values.truncate(end_of(offsets));
             }
@@ -200,11 +194,7 @@ impl ColumnBuilder {
                 offsets.truncate(len + 1);
                 child.truncate(end_of(offsets));
             }
-            Data::Map {
-                offsets,
-                keys,
-                values,
-            } => {
+            Data::Map { offsets, keys, values } => {
                 offsets.truncate(len + 1);
                 let end = end_of(offsets);
                 keys.truncate(end);
@@ -264,10 +254,7 @@ impl ColumnBuilder {
         &mut self,
         write: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
     ) -> Result<Result<(), E>, TooLarge> {
-        let Data::Bytes {
-            offsets, values, ..
-        } = &mut self.data
-        else {
+        let Data::Bytes { offsets, values, .. } = &mut self.data else {
             return Ok(Ok(()));
         };
         let start = values.len();
@@ -327,10 +314,7 @@ impl ColumnBuilder {
                     I64Kind::Timestamp => Arc::new(TimestampMillisecondArray::new(values, nulls)),
                 })
             }
-            Data::F64(v) => Ok(Arc::new(Float64Array::new(
-                ScalarBuffer::from(take_vec(v)),
-                nulls,
-            ))),
+            Data::F64(v) => Ok(Arc::new(Float64Array::new(ScalarBuffer::from(take_vec(v)), nulls))),
             Data::Decimal {
                 precision,
                 scale,
@@ -338,11 +322,7 @@ impl ColumnBuilder {
             } => Decimal128Array::try_new(ScalarBuffer::from(take_vec(values)), nulls)
                 .and_then(|a| a.with_precision_and_scale(*precision, *scale))
                 .map(|a| Arc::new(a) as ArrayRef),
-            Data::Bytes {
-                utf8,
-                offsets,
-                values,
-            } => {
+            Data::Bytes { utf8, offsets, values } => {
                 let offsets = take_offsets(offsets);
                 let values = Buffer::from_vec(take_vec(values));
                 if *utf8 {
@@ -357,11 +337,7 @@ impl ColumnBuilder {
                 let field = Arc::new(Field::new("item", child.ty.to_arrow(), true));
                 ListArray::try_new(field, offsets, values, nulls).map(|a| Arc::new(a) as ArrayRef)
             }
-            Data::Map {
-                offsets,
-                keys,
-                values,
-            } => {
+            Data::Map { offsets, keys, values } => {
                 let offsets = take_offsets(offsets);
                 let key_field = Field::new("key", keys.ty.to_arrow(), false);
                 let value_field = Field::new("value", values.ty.to_arrow(), true);
@@ -376,24 +352,19 @@ impl ColumnBuilder {
                             .map(|a| Arc::new(a) as ArrayRef)
                     }
                     (Err(e), _) => Err(e),
-                    (Ok(_), other) => {
-                        Err(datafusion::arrow::error::ArrowError::InvalidArgumentError(
-                            format!("MAP column has Arrow type {other}"),
-                        ))
-                    }
+                    (Ok(_), other) => Err(datafusion::arrow::error::ArrowError::InvalidArgumentError(format!(
+                        "MAP column has Arrow type {other}"
+                    ))),
                 }
             }
             Data::Struct(s) => {
-                let children: Vec<ArrayRef> =
-                    s.children.iter_mut().map(ColumnBuilder::finish).collect();
+                let children: Vec<ArrayRef> = s.children.iter_mut().map(ColumnBuilder::finish).collect();
                 match &data_type {
-                    DataType::Struct(fields) => {
-                        StructArray::try_new_with_length(fields.clone(), children, nulls, len)
-                            .map(|a| Arc::new(a) as ArrayRef)
-                    }
-                    other => Err(datafusion::arrow::error::ArrowError::InvalidArgumentError(
-                        format!("STRUCT column has Arrow type {other}"),
-                    )),
+                    DataType::Struct(fields) => StructArray::try_new_with_length(fields.clone(), children, nulls, len)
+                        .map(|a| Arc::new(a) as ArrayRef),
+                    other => Err(datafusion::arrow::error::ArrowError::InvalidArgumentError(format!(
+                        "STRUCT column has Arrow type {other}"
+                    ))),
                 }
             }
         };
@@ -409,9 +380,7 @@ impl ColumnBuilder {
 }
 
 fn end_of(offsets: &[i32]) -> usize {
-    offsets
-        .last()
-        .map_or(0, |&o| usize::try_from(o).unwrap_or(0))
+    offsets.last().map_or(0, |&o| usize::try_from(o).unwrap_or(0))
 }
 
 fn take_vec<T>(v: &mut Vec<T>) -> Vec<T> {
@@ -525,9 +494,7 @@ mod tests {
     fn struct_children_stay_aligned() {
         let t = SqlType::Struct(vec![("A".into(), SqlType::Int), ("a".into(), SqlType::Int)]);
         let mut b = ColumnBuilder::new(&t);
-        let Data::Struct(s) = &mut b.data else {
-            panic!()
-        };
+        let Data::Struct(s) = &mut b.data else { panic!() };
         assert!(s.case_collision);
         s.children[0].push_i32(1);
         s.children[1].push_i32(2);
@@ -537,9 +504,6 @@ mod tests {
         let st = a.as_struct();
         assert_eq!(st.column(0).as_primitive::<Int32Type>().value(0), 1);
         assert!(st.is_null(1));
-        assert!(
-            !StructData::new(&[("A".into(), SqlType::Int), ("B".into(), SqlType::Int)])
-                .case_collision
-        );
+        assert!(!StructData::new(&[("A".into(), SqlType::Int), ("B".into(), SqlType::Int)]).case_collision);
     }
 }

@@ -37,12 +37,7 @@ enum Span {
 }
 
 /// Splits the first CSV record of `text` into field spans.
-fn parse_record(
-    text: &str,
-    delimiter: &str,
-    spans: &mut Vec<Span>,
-    unquoted: &mut String,
-) -> Result<(), String> {
+fn parse_record(text: &str, delimiter: &str, spans: &mut Vec<Span>, unquoted: &mut String) -> Result<(), String> {
     spans.clear();
     unquoted.clear();
     let b = text.as_bytes();
@@ -70,10 +65,7 @@ fn parse_record(
                         break;
                     }
                     Some(_) => {
-                        let end = b[j..]
-                            .iter()
-                            .position(|&c| c == b'"')
-                            .map_or(b.len(), |p| j + p);
+                        let end = b[j..].iter().position(|&c| c == b'"').map_or(b.len(), |p| j + p);
                         unquoted.push_str(text.get(j..end).unwrap_or_default());
                         j = end;
                     }
@@ -153,18 +145,12 @@ fn append_field(b: &mut ColumnBuilder, column: &str, value: &str) -> Result<(), 
             let v = java::parse_double(value).ok_or_else(|| bad(b))?;
             b.push_f64(v);
         }
-        Data::Decimal {
-            precision, scale, ..
-        } => {
+        Data::Decimal { precision, scale, .. } => {
             let (p, s) = (*precision, *scale);
-            let v = DecimalLiteral::parse(value)
-                .ok_or_else(|| bad(b))?
-                .fit(p, s)?;
+            let v = DecimalLiteral::parse(value).ok_or_else(|| bad(b))?.fit(p, s)?;
             b.push_decimal(v);
         }
-        Data::Bytes { utf8: true, .. } => {
-            b.push_bytes(value.as_bytes()).map_err(|e| e.to_string())?
-        }
+        Data::Bytes { utf8: true, .. } => b.push_bytes(value.as_bytes()).map_err(|e| e.to_string())?,
         Data::Bytes { utf8: false, .. } => {
             let written = b
                 .push_bytes_with(|buf| BASE64_LENIENT.decode_vec(value, buf))
@@ -177,10 +163,7 @@ fn append_field(b: &mut ColumnBuilder, column: &str, value: &str) -> Result<(), 
             }
         }
         Data::List { .. } | Data::Map { .. } | Data::Struct(_) => {
-            return Err(format!(
-                "The 'DELIMITED' format does not support type '{}'",
-                b.ty
-            ));
+            return Err(format!("The 'DELIMITED' format does not support type '{}'", b.ty));
         }
     }
     Ok(())
@@ -255,19 +238,13 @@ fn write_text(p: &Prepared, i: usize, out: &mut Vec<u8>) {
         Prepared::Decimal(a, scale) => java::write_decimal(a.value(i), *scale, out),
         Prepared::String(a) => out.extend_from_slice(a.value(i).as_bytes()),
         Prepared::Bytes(a) => java::write_base64(a.value(i), out),
-        Prepared::AllNull
-        | Prepared::List { .. }
-        | Prepared::Map { .. }
-        | Prepared::Struct { .. } => {}
+        Prepared::AllNull | Prepared::List { .. } | Prepared::Map { .. } | Prepared::Struct { .. } => {}
     }
 }
 
 /// Commons CSV's minimal quoting rule (see the module docs).
 fn needs_quotes(text: &[u8], first: bool, delimiter: &[u8]) -> bool {
-    let Some(c) = std::str::from_utf8(text)
-        .ok()
-        .and_then(|s| s.chars().next())
-    else {
+    let Some(c) = std::str::from_utf8(text).ok().and_then(|s| s.chars().next()) else {
         return first;
     };
     if first && !c.is_ascii_alphanumeric() {
@@ -355,10 +332,7 @@ mod tests {
             fields("1511897796092,1,item_1,,\r\n").unwrap(),
             ["1511897796092", "1", "item_1", "", ""]
         );
-        assert_eq!(
-            fields("\"a,b\",\"say \"\"hi\"\"\"").unwrap(),
-            ["a,b", "say \"hi\""]
-        );
+        assert_eq!(fields("\"a,b\",\"say \"\"hi\"\"\"").unwrap(), ["a,b", "say \"hi\""]);
         assert_eq!(fields("\"\"").unwrap(), [""]);
         assert_eq!(fields("a\"b,c").unwrap(), ["a\"b", "c"]);
         assert_eq!(fields(" a , b ").unwrap(), [" a ", " b "]);

@@ -55,9 +55,7 @@ impl FormatError {
     pub fn detail(&self) -> &str {
         match self {
             FormatError::Config(m) | FormatError::Schema(m) => m,
-            FormatError::Deserialize { message, .. } | FormatError::Serialize { message, .. } => {
-                message
-            }
+            FormatError::Deserialize { message, .. } | FormatError::Serialize { message, .. } => message,
         }
     }
 }

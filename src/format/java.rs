@@ -77,11 +77,7 @@ pub(crate) fn parse_long(s: &str) -> Option<i64> {
         }
         acc = acc.checked_mul(10)?.checked_sub(i64::from(b - b'0'))?;
     }
-    if negative {
-        Some(acc)
-    } else {
-        acc.checked_neg()
-    }
+    if negative { Some(acc) } else { acc.checked_neg() }
 }
 
 /// `Integer.parseInt`.
@@ -189,9 +185,7 @@ impl<'a> DecimalLiteral<'a> {
             };
             let exp_start = i;
             while let Some(d) = b.get(i).filter(|d| d.is_ascii_digit()) {
-                exponent = exponent
-                    .saturating_mul(10)
-                    .saturating_add(i64::from(d - b'0'));
+                exponent = exponent.saturating_mul(10).saturating_add(i64::from(d - b'0'));
                 i += 1;
             }
             if i == exp_start || exponent > MAX_EXPONENT {
@@ -204,11 +198,7 @@ impl<'a> DecimalLiteral<'a> {
         if i != b.len() {
             return None;
         }
-        let leading_zeros = int_digits
-            .iter()
-            .chain(frac_digits)
-            .take_while(|&&d| d == b'0')
-            .count();
+        let leading_zeros = int_digits.iter().chain(frac_digits).take_while(|&&d| d == b'0').count();
         Some(DecimalLiteral {
             negative,
             int_digits,
@@ -504,10 +494,7 @@ pub(crate) fn write_java_double(v: f64, out: &mut impl BufMut) {
         return out.put_slice(b"0.0");
     }
     // Rust prints the shortest round-tripping digits too; only the layout differs.
-    let mut text = StackText {
-        buf: [0; 48],
-        len: 0,
-    };
+    let mut text = StackText { buf: [0; 48], len: 0 };
     if write!(text, "{:e}", v.abs()).is_err() {
         return out.put_slice(b"NaN");
     }
@@ -568,9 +555,7 @@ mod tests {
 
     fn java_string(s: &str) -> String {
         let mut out = Vec::new();
-        DecimalLiteral::parse(s)
-            .unwrap()
-            .write_java_string(&mut out);
+        DecimalLiteral::parse(s).unwrap().write_java_string(&mut out);
         String::from_utf8(out).unwrap()
     }
 
@@ -606,9 +591,7 @@ mod tests {
         assert_eq!(parse_double("5."), Some(5.0));
         assert!(parse_double("NaN").unwrap().is_nan());
         assert_eq!(parse_double("-Infinity"), Some(f64::NEG_INFINITY));
-        for bad in [
-            "", "abc", "inf", "nan", "infinity", "1e", "e5", "+-1", "1,5", "d", ".",
-        ] {
+        for bad in ["", "abc", "inf", "nan", "infinity", "1e", "e5", "+-1", "1,5", "d", "."] {
             assert_eq!(parse_double(bad), None, "{bad:?}");
         }
     }
@@ -653,10 +636,7 @@ mod tests {
         assert_eq!(fit("1.10", 4, 1), Ok(11));
         assert_eq!(fit("1E+1", 3, 1), Ok(100));
         assert_eq!(fit("0.000", 2, 1), Ok(0));
-        assert_eq!(
-            fit("1.1234512345123451234", 20, 19),
-            Ok(11234512345123451234)
-        );
+        assert_eq!(fit("1.1234512345123451234", 20, 19), Ok(11234512345123451234));
         assert_eq!(
             fit("99999999999999999999999999999999999999", 38, 0),
             Ok(99999999999999999999999999999999999999)
@@ -675,11 +655,7 @@ mod tests {
                 .unwrap_err()
                 .starts_with("Numeric field overflow")
         );
-        assert!(
-            fit("1e-2147483647", 38, 2)
-                .unwrap_err()
-                .contains("without rounding")
-        );
+        assert!(fit("1e-2147483647", 38, 2).unwrap_err().contains("without rounding"));
     }
 
     #[test]
@@ -740,10 +716,7 @@ mod tests {
         assert_eq!(decimal(5, 3), "0.005");
         assert_eq!(decimal(0, 2), "0.00");
         assert_eq!(decimal(123, 0), "123");
-        assert_eq!(
-            decimal(i128::MAX, 38),
-            "1.70141183460469231731687303715884105727"
-        );
+        assert_eq!(decimal(i128::MAX, 38), "1.70141183460469231731687303715884105727");
     }
 
     #[test]

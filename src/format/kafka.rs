@@ -58,10 +58,7 @@ impl RowDecoder for KafkaDecoder {
             }
             Data::Bytes { utf8: false, .. } => b.push_bytes(payload).map_err(|e| e.to_string())?,
             _ => {
-                return Err(format!(
-                    "The 'KAFKA' format does not support type '{}'",
-                    b.ty
-                ));
+                return Err(format!("The 'KAFKA' format does not support type '{}'", b.ty));
             }
         }
         Ok(RowOutcome::Row)

@@ -149,11 +149,7 @@ pub struct Decoder {
 impl Decoder {
     /// A decoder for `fields` (in the order they are serialized) as a key (`is_key`) or value format. Fails
     /// like [`validate`] when the columns do not fit the format.
-    pub fn new(
-        options: &FormatOptions,
-        fields: &[(String, SqlType)],
-        is_key: bool,
-    ) -> Result<Self, FormatError> {
+    pub fn new(options: &FormatOptions, fields: &[(String, SqlType)], is_key: bool) -> Result<Self, FormatError> {
         validate(options, fields, is_key)?;
         let unwrapped = unwrap_single(options, fields, is_key);
         let kind = match (options.kind, fields) {
@@ -190,8 +186,7 @@ impl Decoder {
 /// True when a single column is written without a surrounding record: always for keys, for values when
 /// `WRAP_SINGLE_VALUE=false`, and always for KAFKA (which has no records).
 fn unwrap_single(options: &FormatOptions, fields: &[(String, SqlType)], is_key: bool) -> bool {
-    fields.len() == 1
-        && (is_key || options.kind == FormatKind::Kafka || options.wrap_single_value == Some(false))
+    fields.len() == 1 && (is_key || options.kind == FormatKind::Kafka || options.wrap_single_value == Some(false))
 }
 
 /// One codec's record-level encoding, driven by [`Encoder::encode`].
@@ -226,19 +221,13 @@ pub struct Encoder {
 
 impl Encoder {
     /// An encoder for `fields` as a key (`is_key`) or value format. Fails like [`validate`].
-    pub fn new(
-        options: &FormatOptions,
-        fields: &[(String, SqlType)],
-        is_key: bool,
-    ) -> Result<Self, FormatError> {
+    pub fn new(options: &FormatOptions, fields: &[(String, SqlType)], is_key: bool) -> Result<Self, FormatError> {
         validate(options, fields, is_key)?;
         let unwrapped = unwrap_single(options, fields, is_key);
         let kind = match (options.kind, fields) {
             (FormatKind::None, _) | (_, []) => EncoderKind::None(none::NoneEncoder),
             (FormatKind::Json, _) => EncoderKind::Json(json::JsonEncoder::new(fields, unwrapped)),
-            (FormatKind::Delimited, _) => {
-                EncoderKind::Delimited(delimited::DelimitedEncoder::new(options.delimiter))
-            }
+            (FormatKind::Delimited, _) => EncoderKind::Delimited(delimited::DelimitedEncoder::new(options.delimiter)),
             (FormatKind::Kafka, _) => EncoderKind::Kafka(kafka::KafkaEncoder),
         };
         Ok(Encoder {
@@ -262,11 +251,7 @@ impl Encoder {
     /// means the row has no bytes: the NONE format, a key-less codec, or an unwrapped single column (KAFKA,
     /// JSON keys, `WRAP_SINGLE_VALUE=false`) whose value is null. A whole null row is the caller's tombstone to
     /// produce; wrapped formats write its columns as nulls (`{"A":null}`, `,`).
-    pub fn encode(
-        &mut self,
-        arrays: &[ArrayRef],
-        rows: usize,
-    ) -> Result<Vec<Option<Bytes>>, FormatError> {
+    pub fn encode(&mut self, arrays: &[ArrayRef], rows: usize) -> Result<Vec<Option<Bytes>>, FormatError> {
         if arrays.len() != self.fields.len() {
             return Err(self.error(format!(
                 "expected {} columns ({}), got {} arrays",
@@ -282,15 +267,9 @@ impl Encoder {
         let mut cols = Vec::with_capacity(arrays.len());
         for (array, (name, ty)) in arrays.iter().zip(&self.fields) {
             if array.len() != rows {
-                return Err(self.error(format!(
-                    "column `{name}` has {} values for {rows} rows",
-                    array.len()
-                )));
+                return Err(self.error(format!("column `{name}` has {} values for {rows} rows", array.len())));
             }
-            cols.push(
-                Prepared::new(array, ty)
-                    .map_err(|m| self.error(format!("column `{name}`: {m}")))?,
-            );
+            cols.push(Prepared::new(array, ty).map_err(|m| self.error(format!("column `{name}`: {m}")))?);
         }
         self.buf.clear();
         self.buf.reserve(rows.saturating_mul(self.bytes_per_row));

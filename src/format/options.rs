@@ -24,13 +24,7 @@ pub enum FormatKind {
 pub const SUPPORTED_FORMATS: &str = "JSON, DELIMITED, KAFKA, NONE";
 
 /// Formats ksqlDB has that need Schema Registry, which Weir does not provide.
-const SCHEMA_REGISTRY_FORMATS: [&str; 5] = [
-    "AVRO",
-    "PROTOBUF",
-    "PROTOBUF_NOSR",
-    "JSON_SR",
-    "JSON_SCHEMA",
-];
+const SCHEMA_REGISTRY_FORMATS: [&str; 5] = ["AVRO", "PROTOBUF", "PROTOBUF_NOSR", "JSON_SR", "JSON_SCHEMA"];
 
 impl FormatKind {
     /// The canonical (upper-case) name, as ksqlDB prints it.
@@ -107,11 +101,7 @@ impl FormatOptions {
     /// assert_eq!(opts.delimiter, '\t');
     /// assert!(FormatOptions::parse("AVRO", None, None).is_err());
     /// ```
-    pub fn parse(
-        format: &str,
-        delimiter: Option<&str>,
-        wrap_single_value: Option<bool>,
-    ) -> Result<Self, FormatError> {
+    pub fn parse(format: &str, delimiter: Option<&str>, wrap_single_value: Option<bool>) -> Result<Self, FormatError> {
         let kind: FormatKind = format.parse()?;
         let delimiter = match delimiter {
             None => ',',
@@ -184,10 +174,7 @@ mod tests {
     #[test]
     fn parses_supported_formats_case_insensitively() {
         assert_eq!("json".parse::<FormatKind>().unwrap(), FormatKind::Json);
-        assert_eq!(
-            "Delimited".parse::<FormatKind>().unwrap(),
-            FormatKind::Delimited
-        );
+        assert_eq!("Delimited".parse::<FormatKind>().unwrap(), FormatKind::Delimited);
         assert_eq!(" KAFKA ".parse::<FormatKind>().unwrap(), FormatKind::Kafka);
         assert_eq!("none".parse::<FormatKind>().unwrap(), FormatKind::None);
         for k in [
@@ -246,11 +233,7 @@ mod tests {
         assert_eq!(o.delimiter, ',');
         assert_eq!(o.wrap_single_value, Some(false));
         let e = FormatOptions::parse("JSON", Some("|"), None).unwrap_err();
-        assert!(
-            e.to_string()
-                .contains("only be set for the DELIMITED format"),
-            "{e}"
-        );
+        assert!(e.to_string().contains("only be set for the DELIMITED format"), "{e}");
         let o = FormatOptions::new(FormatKind::Delimited)
             .with_delimiter(';')
             .with_wrap_single_value(Some(true));

@@ -9,9 +9,8 @@
 //! do not matter.
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BinaryArray, BooleanArray, Date32Array, Decimal128Array,
-    Float64Array, Int32Array, Int64Array, StringArray, Time32MillisecondArray,
-    TimestampMillisecondArray,
+    Array, ArrayRef, AsArray, BinaryArray, BooleanArray, Date32Array, Decimal128Array, Float64Array, Int32Array,
+    Int64Array, StringArray, Time32MillisecondArray, TimestampMillisecondArray,
 };
 use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
 use datafusion::arrow::compute::{CastOptions, cast_with_options};
@@ -65,10 +64,7 @@ fn cast(array: &ArrayRef, to: &DataType) -> Result<ArrayRef, datafusion::arrow::
 }
 
 fn mismatch(array: &dyn Array, ty: &SqlType) -> String {
-    format!(
-        "an array of Arrow type {} cannot be written as {ty}",
-        array.data_type()
-    )
+    format!("an array of Arrow type {} cannot be written as {ty}", array.data_type())
 }
 
 impl Prepared {
@@ -77,8 +73,7 @@ impl Prepared {
         match array.data_type() {
             DataType::Null => return Ok(Prepared::AllNull),
             DataType::Dictionary(_, value) => {
-                let plain = cast(array, value)
-                    .map_err(|e| format!("{}: {e}", mismatch(array.as_ref(), ty)))?;
+                let plain = cast(array, value).map_err(|e| format!("{}: {e}", mismatch(array.as_ref(), ty)))?;
                 return Prepared::new(&plain, ty);
             }
             _ => {}
@@ -86,9 +81,7 @@ impl Prepared {
         match ty {
             SqlType::Array(item) => Self::list(array, ty, item),
             SqlType::Map(k, v) => {
-                let map = array
-                    .as_map_opt()
-                    .ok_or_else(|| mismatch(array.as_ref(), ty))?;
+                let map = array.as_map_opt().ok_or_else(|| mismatch(array.as_ref(), ty))?;
                 Ok(Prepared::Map {
                     nulls: map.nulls().cloned(),
                     offsets: map.offsets().clone(),
@@ -97,9 +90,7 @@ impl Prepared {
                 })
             }
             SqlType::Struct(fields) => {
-                let st = array
-                    .as_struct_opt()
-                    .ok_or_else(|| mismatch(array.as_ref(), ty))?;
+                let st = array.as_struct_opt().ok_or_else(|| mismatch(array.as_ref(), ty))?;
                 if st.num_columns() != fields.len() {
                     return Err(format!(
                         "a struct array with {} fields cannot be written as {ty}",
@@ -135,9 +126,7 @@ impl Prepared {
             }
             _ => return Err(mismatch(array.as_ref(), ty)),
         };
-        let list = a
-            .as_list_opt::<i32>()
-            .ok_or_else(|| mismatch(array.as_ref(), ty))?;
+        let list = a.as_list_opt::<i32>().ok_or_else(|| mismatch(array.as_ref(), ty))?;
         Ok(Prepared::List {
             nulls: list.nulls().cloned(),
             offsets: list.offsets().clone(),
@@ -151,49 +140,28 @@ impl Prepared {
         let a: &ArrayRef = if array.data_type() == &target {
             array
         } else {
-            converted = cast(array, &target)
-                .map_err(|e| format!("{}: {e}", mismatch(array.as_ref(), ty)))?;
+            converted = cast(array, &target).map_err(|e| format!("{}: {e}", mismatch(array.as_ref(), ty)))?;
             &converted
         };
         let wrong = || mismatch(array.as_ref(), ty);
         Ok(match ty {
             SqlType::Boolean => Prepared::Boolean(a.as_boolean_opt().ok_or_else(wrong)?.clone()),
-            SqlType::Int => {
-                Prepared::Int(a.as_primitive_opt::<Int32Type>().ok_or_else(wrong)?.clone())
-            }
-            SqlType::BigInt => {
-                Prepared::BigInt(a.as_primitive_opt::<Int64Type>().ok_or_else(wrong)?.clone())
-            }
-            SqlType::Double => Prepared::Double(
-                a.as_primitive_opt::<Float64Type>()
-                    .ok_or_else(wrong)?
-                    .clone(),
-            ),
+            SqlType::Int => Prepared::Int(a.as_primitive_opt::<Int32Type>().ok_or_else(wrong)?.clone()),
+            SqlType::BigInt => Prepared::BigInt(a.as_primitive_opt::<Int64Type>().ok_or_else(wrong)?.clone()),
+            SqlType::Double => Prepared::Double(a.as_primitive_opt::<Float64Type>().ok_or_else(wrong)?.clone()),
             SqlType::Decimal { scale, .. } => Prepared::Decimal(
-                a.as_primitive_opt::<Decimal128Type>()
-                    .ok_or_else(wrong)?
-                    .clone(),
+                a.as_primitive_opt::<Decimal128Type>().ok_or_else(wrong)?.clone(),
                 *scale,
             ),
-            SqlType::String => {
-                Prepared::String(a.as_string_opt::<i32>().ok_or_else(wrong)?.clone())
-            }
+            SqlType::String => Prepared::String(a.as_string_opt::<i32>().ok_or_else(wrong)?.clone()),
             SqlType::Bytes => Prepared::Bytes(a.as_binary_opt::<i32>().ok_or_else(wrong)?.clone()),
             SqlType::Timestamp => Prepared::Timestamp(
                 a.as_primitive_opt::<TimestampMillisecondType>()
                     .ok_or_else(wrong)?
                     .clone(),
             ),
-            SqlType::Date => Prepared::Date(
-                a.as_primitive_opt::<Date32Type>()
-                    .ok_or_else(wrong)?
-                    .clone(),
-            ),
-            SqlType::Time => Prepared::Time(
-                a.as_primitive_opt::<Time32MillisecondType>()
-                    .ok_or_else(wrong)?
-                    .clone(),
-            ),
+            SqlType::Date => Prepared::Date(a.as_primitive_opt::<Date32Type>().ok_or_else(wrong)?.clone()),
+            SqlType::Time => Prepared::Time(a.as_primitive_opt::<Time32MillisecondType>().ok_or_else(wrong)?.clone()),
             SqlType::Array(_) | SqlType::Map(..) | SqlType::Struct(_) => return Err(wrong()),
         })
     }
@@ -212,9 +180,7 @@ impl Prepared {
             Prepared::Timestamp(a) => return a.is_null(i),
             Prepared::Date(a) => return a.is_null(i),
             Prepared::Time(a) => return a.is_null(i),
-            Prepared::List { nulls, .. }
-            | Prepared::Map { nulls, .. }
-            | Prepared::Struct { nulls, .. } => nulls,
+            Prepared::List { nulls, .. } | Prepared::Map { nulls, .. } | Prepared::Struct { nulls, .. } => nulls,
         };
         nulls.as_ref().is_some_and(|n| n.is_null(i))
     }
@@ -222,10 +188,7 @@ impl Prepared {
 
 /// The element range of list or map row `i`.
 pub(crate) fn range(offsets: &OffsetBuffer<i32>, i: usize) -> std::ops::Range<usize> {
-    let start = offsets
-        .get(i)
-        .and_then(|&o| usize::try_from(o).ok())
-        .unwrap_or(0);
+    let start = offsets.get(i).and_then(|&o| usize::try_from(o).ok()).unwrap_or(0);
     let end = offsets
         .get(i + 1)
         .and_then(|&o| usize::try_from(o).ok())
@@ -252,9 +215,7 @@ mod tests {
             &SqlType::Int,
         )
         .unwrap();
-        let Prepared::Int(a) = &p else {
-            panic!("{p:?}")
-        };
+        let Prepared::Int(a) = &p else { panic!("{p:?}") };
         assert_eq!(a.value(0), 1);
         assert!(p.is_null(1));
         let p = Prepared::new(
@@ -284,15 +245,8 @@ mod tests {
 
     #[test]
     fn large_lists_are_walked_as_lists() {
-        let ll = LargeListArray::from_iter_primitive::<I64, _, _>(vec![
-            Some(vec![Some(1), Some(2)]),
-            None,
-        ]);
-        let p = Prepared::new(
-            &(Arc::new(ll) as ArrayRef),
-            &SqlType::Array(Box::new(SqlType::BigInt)),
-        )
-        .unwrap();
+        let ll = LargeListArray::from_iter_primitive::<I64, _, _>(vec![Some(vec![Some(1), Some(2)]), None]);
+        let p = Prepared::new(&(Arc::new(ll) as ArrayRef), &SqlType::Array(Box::new(SqlType::BigInt))).unwrap();
         let Prepared::List { offsets, item, .. } = &p else {
             panic!()
         };
@@ -313,8 +267,7 @@ mod tests {
         let strings: ArrayRef = Arc::new(StringArray::from(vec!["a"]));
         let e = Prepared::new(&strings, &SqlType::Array(Box::new(SqlType::Int))).unwrap_err();
         assert!(e.contains("cannot be written as ARRAY<INTEGER>"), "{e}");
-        let e = Prepared::new(&strings, &SqlType::Struct(vec![("A".into(), SqlType::Int)]))
-            .unwrap_err();
+        let e = Prepared::new(&strings, &SqlType::Struct(vec![("A".into(), SqlType::Int)])).unwrap_err();
         assert!(e.contains("cannot be written as STRUCT"), "{e}");
     }
 }

@@ -4,8 +4,7 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, BinaryArray, Int16Array, Int32Array, Int64Array, LargeStringArray,
-    StringArray, StringViewArray,
+    Array, ArrayRef, BinaryArray, Int16Array, Int32Array, Int64Array, LargeStringArray, StringArray, StringViewArray,
 };
 use datafusion::arrow::util::display::array_value_to_string;
 
@@ -31,12 +30,7 @@ fn opts(kind: FormatKind) -> FormatOptions {
     FormatOptions::new(kind)
 }
 
-fn decode(
-    o: &FormatOptions,
-    fields: &[(String, SqlType)],
-    is_key: bool,
-    payloads: &[Option<&[u8]>],
-) -> Decoded {
+fn decode(o: &FormatOptions, fields: &[(String, SqlType)], is_key: bool, payloads: &[Option<&[u8]>]) -> Decoded {
     let mut d = Decoder::new(o, fields, is_key).unwrap();
     let out = d.decode(payloads);
     for a in &out.arrays {
@@ -65,18 +59,10 @@ fn row_text(d: &Decoded, row: usize) -> Vec<String> {
 }
 
 fn errors(d: &Decoded) -> Vec<(usize, String)> {
-    d.errors
-        .iter()
-        .map(|(r, e)| (*r, e.detail().to_string()))
-        .collect()
+    d.errors.iter().map(|(r, e)| (*r, e.detail().to_string())).collect()
 }
 
-fn encode(
-    o: &FormatOptions,
-    fields: &[(String, SqlType)],
-    is_key: bool,
-    arrays: &[ArrayRef],
-) -> Vec<Option<String>> {
+fn encode(o: &FormatOptions, fields: &[(String, SqlType)], is_key: bool, arrays: &[ArrayRef]) -> Vec<Option<String>> {
     let rows = arrays.first().map_or(0, |a| a.len());
     let mut e = Encoder::new(o, fields, is_key).unwrap();
     e.encode(arrays, rows)
@@ -142,10 +128,7 @@ fn json_field_names_match_exactly_or_upper_cased() {
     // `CASEFIELD` does not match the quoted `caseField`; `ITEMID` matches exactly; `qTy` upper-cases to QTY.
     let d = decode_json(&fields, &[r#"{"CASEFIELD": 1, "ITEMID": "x", "qTy": 3}"#]);
     let row = row_text(&d, 0);
-    assert_eq!(
-        (row[4].as_str(), row[2].as_str(), row[13].as_str()),
-        ("null", "x", "3")
-    );
+    assert_eq!((row[4].as_str(), row[2].as_str(), row[13].as_str()), ("null", "x", "3"));
     // Exact wins over an upper-cased match, whatever the order; a repeated key overwrites.
     let f = [col("ID", SqlType::Int)];
     let d = decode_json(
@@ -191,18 +174,12 @@ fn json_missing_fields_are_null_and_unknown_ones_skipped() {
     let f = [col("A", SqlType::Int), col("B", SqlType::String)];
     let d = decode_json(
         &f,
-        &[
-            r#"{"x": {"deep": [1, {"y": null}]}, "b": "v", "z": [[[]]]}"#,
-            "{}",
-        ],
+        &[r#"{"x": {"deep": [1, {"y": null}]}, "b": "v", "z": [[[]]]}"#, "{}"],
     );
     assert!(d.errors.is_empty());
     assert_eq!(row_text(&d, 0), ["null", "v"]);
     assert_eq!(row_text(&d, 1), ["null", "null"]);
-    assert!(
-        d.null_rows.is_empty(),
-        "an empty object is a row, not a null record"
-    );
+    assert!(d.null_rows.is_empty(), "an empty object is a row, not a null record");
 }
 
 #[test]
@@ -239,11 +216,7 @@ fn json_malformed_records_are_errors_and_other_rows_survive() {
     for r in [1, 2, 3, 4, 7] {
         assert_eq!(row_text(&d, r), ["null", "null", "null"], "row {r}");
     }
-    assert_eq!(
-        row_text(&d, 5),
-        ["5", "[]", "sr"],
-        "JSON_SR framing is skipped"
-    );
+    assert_eq!(row_text(&d, 5), ["5", "[]", "sr"], "JSON_SR framing is skipped");
     assert_eq!(row_text(&d, 6), ["3", "null", "z"]);
     let e = errors(&d);
     assert_eq!(
@@ -253,23 +226,12 @@ fn json_malformed_records_are_errors_and_other_rows_survive() {
             "Can't coerce string to type. targetType: INTEGER, path: $.L[1][1]".to_string()
         )
     );
+    assert!(e[1].1.starts_with("Invalid JSON: EOF while parsing"), "{e:?}");
+    assert!(e[2].1.starts_with("Invalid JSON: EOF while parsing an object"), "{e:?}");
+    assert!(e[3].1.starts_with("Invalid JSON: trailing characters"), "{e:?}");
     assert!(
-        e[1].1.starts_with("Invalid JSON: EOF while parsing"),
-        "{e:?}"
-    );
-    assert!(
-        e[2].1
-            .starts_with("Invalid JSON: EOF while parsing an object"),
-        "{e:?}"
-    );
-    assert!(
-        e[3].1.starts_with("Invalid JSON: trailing characters"),
-        "{e:?}"
-    );
-    assert!(
-        e[4].1.starts_with(
-            "Can't convert type. sourceType: ArrayNode, requiredType: STRUCT<`A` INTEGER, "
-        ),
+        e[4].1
+            .starts_with("Can't convert type. sourceType: ArrayNode, requiredType: STRUCT<`A` INTEGER, "),
         "{e:?}"
     );
     assert!(e[4].1.ends_with(", path: $"), "{e:?}");
@@ -284,10 +246,7 @@ fn json_error_paths_name_the_field() {
     let f = [
         col("ORDERTIME", SqlType::BigInt),
         col("M", map(SqlType::Int)),
-        col(
-            "S",
-            SqlType::Struct(vec![("INNER".into(), arr(SqlType::Boolean))]),
-        ),
+        col("S", SqlType::Struct(vec![("INNER".into(), arr(SqlType::Boolean))])),
     ];
     let d = decode_json(
         &f,
@@ -301,10 +260,23 @@ fn json_error_paths_name_the_field() {
     assert_eq!(
         errors(&d),
         [
-            (0, "Can't convert type. sourceType: BooleanNode, requiredType: BIGINT, path: $.ORDERTIME".into()),
-            (1, "Can't convert type. sourceType: BooleanNode, requiredType: INTEGER, path: $.M.b.value".into()),
-            (2, "Can't convert type. sourceType: IntNode, requiredType: BOOLEAN, path: $.S.INNER[1]".into()),
-            (3, "Can't convert type. sourceType: IntNode, requiredType: STRUCT<`INNER` ARRAY<BOOLEAN>>, path: $.S".into()),
+            (
+                0,
+                "Can't convert type. sourceType: BooleanNode, requiredType: BIGINT, path: $.ORDERTIME".into()
+            ),
+            (
+                1,
+                "Can't convert type. sourceType: BooleanNode, requiredType: INTEGER, path: $.M.b.value".into()
+            ),
+            (
+                2,
+                "Can't convert type. sourceType: IntNode, requiredType: BOOLEAN, path: $.S.INNER[1]".into()
+            ),
+            (
+                3,
+                "Can't convert type. sourceType: IntNode, requiredType: STRUCT<`INNER` ARRAY<BOOLEAN>>, path: $.S"
+                    .into()
+            ),
         ]
     );
 }
@@ -316,10 +288,7 @@ fn json_errors_do_not_leak_string_values() {
         &[r#"{"a": "personal info: do not log me"}"#],
     );
     assert!(!d.errors[0].1.to_string().contains("personal"));
-    let d = decode_json(
-        &[col("A", SqlType::BigInt)],
-        &["{bad json containing personal info"],
-    );
+    let d = decode_json(&[col("A", SqlType::BigInt)], &["{bad json containing personal info"]);
     assert!(!d.errors[0].1.to_string().contains("personal"));
 }
 
@@ -336,10 +305,7 @@ fn json_nested_types() {
         col("TAGS", map(arr(SqlType::Int))),
         col(
             "OUTER",
-            SqlType::Struct(vec![(
-                "IN".into(),
-                SqlType::Struct(vec![("X".into(), dec(3, 1))]),
-            )]),
+            SqlType::Struct(vec![("IN".into(), SqlType::Struct(vec![("X".into(), dec(3, 1))]))]),
         ),
     ];
     let d = decode_json(
@@ -367,14 +333,7 @@ fn json_map_keys_repeat_and_large_maps() {
     let f = [col("M", map(SqlType::Int))];
     let big: Vec<String> = (0..200).map(|i| format!("\"k{i}\": {i}")).collect();
     let big = format!("{{\"m\": {{{}}}}}", big.join(","));
-    let d = decode_json(
-        &f,
-        &[
-            r#"{"m": {"a": 1, "b": 2, "a": 3}}"#,
-            &big,
-            r#"{"m": {"x": 1}}"#,
-        ],
-    );
+    let d = decode_json(&f, &[r#"{"m": {"a": 1, "b": 2, "a": 3}}"#, &big, r#"{"m": {"x": 1}}"#]);
     assert!(d.errors.is_empty(), "{:?}", d.errors);
     assert_eq!(row_text(&d, 0), ["{a: 3, b: 2}"]);
     assert!(row_text(&d, 1)[0].ends_with("k199: 199}"));
@@ -405,10 +364,7 @@ fn json_unwrapped_single_values() {
             "Can't convert type. sourceType: ObjectNode, requiredType: BIGINT, path: $".into()
         )]
     );
-    let d = run(
-        SqlType::Struct(vec![("F".into(), SqlType::Int)]),
-        &["{\"f\": 1}"],
-    );
+    let d = run(SqlType::Struct(vec![("F".into(), SqlType::Int)]), &["{\"f\": 1}"]);
     assert_eq!(row_text(&d, 0), ["{F: 1}"]);
     let d = run(arr(SqlType::String), &["[\"a\", 1, true]"]);
     assert_eq!(row_text(&d, 0), ["[a, 1, true]"]);
@@ -542,10 +498,7 @@ fn json_encodes_unwrapped_values_and_keys() {
         encode(&opts(FormatKind::Json), &f, false, &a),
         [Some("{\"V\":10}".into()), Some("{\"V\":null}".into())]
     );
-    assert_eq!(
-        encode(&opts(FormatKind::Json), &f, true, &a),
-        [Some("10".into()), None]
-    );
+    assert_eq!(encode(&opts(FormatKind::Json), &f, true, &a), [Some("10".into()), None]);
     let f2 = [col("K1", SqlType::Int), col("K2", SqlType::String)];
     let out = encode(
         &opts(FormatKind::Json),
@@ -571,9 +524,7 @@ fn json_encodes_nested_types() {
     ];
     let d = decode_json(
         &f,
-        &[
-            r#"{"people": [{"name": "a", "age": 1}, null, {}], "tags": {"k": [1, null]}, "b": ["ew==", null]}"#,
-        ],
+        &[r#"{"people": [{"name": "a", "age": 1}, null, {}], "tags": {"k": [1, null]}, "b": ["ew==", null]}"#],
     );
     let out = encode(&opts(FormatKind::Json), &f, false, &d.arrays);
     assert_eq!(
@@ -599,10 +550,7 @@ fn encoders_accept_other_arrow_types() {
         Arc::new(Int16Array::from(vec![-3])),
     ];
     let out = encode(&opts(FormatKind::Json), &f, false, &arrays);
-    assert_eq!(
-        out[0].as_deref(),
-        Some(r#"{"I":7,"S":"view","T":"large","B":-3}"#)
-    );
+    assert_eq!(out[0].as_deref(), Some(r#"{"I":7,"S":"view","T":"large","B":-3}"#));
     let out = encode(&opts(FormatKind::Delimited), &f, false, &arrays);
     assert_eq!(out[0].as_deref(), Some("7,view,large,-3"));
 }
@@ -617,23 +565,14 @@ fn encoder_rejects_mismatched_arrays() {
             .starts_with("Failed to serialize value. expected 2 columns (A, B), got 1 arrays"),
         "{err}"
     );
-    let err = e
-        .encode(&[ints(&[Some(1)]), ints(&[Some(1)])], 1)
-        .unwrap_err();
-    assert!(
-        err.to_string().contains(
-            "column `B`: an array of Arrow type Int32 cannot be written as ARRAY<INTEGER>"
-        ),
-        "{err}"
-    );
-    let err = e
-        .encode(&[ints(&[Some(1)]), ints(&[Some(1)])], 2)
-        .unwrap_err();
+    let err = e.encode(&[ints(&[Some(1)]), ints(&[Some(1)])], 1).unwrap_err();
     assert!(
         err.to_string()
-            .contains("column `A` has 1 values for 2 rows"),
+            .contains("column `B`: an array of Arrow type Int32 cannot be written as ARRAY<INTEGER>"),
         "{err}"
     );
+    let err = e.encode(&[ints(&[Some(1)]), ints(&[Some(1)])], 2).unwrap_err();
+    assert!(err.to_string().contains("column `A` has 1 values for 2 rows"), "{err}");
     assert!(
         e.encode(&[ints(&[]), ints(&[])], 0)
             .unwrap_err()
@@ -655,10 +594,7 @@ fn json_round_trip_keeps_values() {
         col("DT", SqlType::Date),
         col("TM", SqlType::Time),
         col("BO", SqlType::Boolean),
-        col(
-            "L",
-            arr(map(SqlType::Struct(vec![("X".into(), SqlType::Double)]))),
-        ),
+        col("L", arr(map(SqlType::Struct(vec![("X".into(), SqlType::Double)])))),
     ];
     let input = [
         r#"{"i": -5, "bi": 9007199254740993, "d": 0.1, "dec": -1234567.5, "s": "a,b\"c\n", "by": "AAEC/w==",
@@ -792,8 +728,7 @@ fn delimited_coercions_and_errors() {
             ),
             (
                 5,
-                "Cannot fit decimal '1.123' into DECIMAL(4, 2) without rounding. (Requires 4,3)"
-                    .into()
+                "Cannot fit decimal '1.123' into DECIMAL(4, 2) without rounding. (Requires 4,3)".into()
             ),
             (6, "No fields in record".into()),
             (7, "EOF reached before encapsulated token finished".into()),
@@ -863,19 +798,8 @@ fn delimited_encodes_every_type() {
 fn delimited_quotes_like_commons_csv_and_round_trips() {
     let f = [col("D", dec(4, 2)), col("S", SqlType::String)];
     let o = opts(FormatKind::Delimited);
-    let strings = [
-        "plain",
-        "a,b",
-        "say \"hi\"",
-        "multi\nline",
-        " padded ",
-        "#tag",
-        "",
-        "é",
-    ];
-    let decs = [
-        "-0.50", "0.50", "-1.12", "1.00", "11.12", "0.00", "-0.01", "9.99",
-    ];
+    let strings = ["plain", "a,b", "say \"hi\"", "multi\nline", " padded ", "#tag", "", "é"];
+    let decs = ["-0.50", "0.50", "-1.12", "1.00", "11.12", "0.00", "-0.01", "9.99"];
     let arrays: Vec<ArrayRef> = vec![
         {
             let d = decode_delimited(&o, &[f[0].clone()], &decs);
@@ -908,14 +832,7 @@ fn delimited_quotes_like_commons_csv_and_round_trips() {
     // A string first field that is empty or starts with punctuation is quoted.
     let one = [col("S", SqlType::String)];
     let out = encode(&o, &one, false, &[strs(&[Some(""), Some("_x"), None])]);
-    assert_eq!(
-        out,
-        [
-            Some("\"\"".into()),
-            Some("\"_x\"".into()),
-            Some(String::new())
-        ]
-    );
+    assert_eq!(out, [Some("\"\"".into()), Some("\"_x\"".into()), Some(String::new())]);
 }
 
 #[test]
@@ -975,10 +892,7 @@ fn kafka_size_errors_and_lossy_strings() {
         "Size of data received by DoubleDeserializer is not 8"
     );
     assert_eq!(row_text(&run(SqlType::String, b""), 0), [""]);
-    assert_eq!(
-        row_text(&run(SqlType::String, b"a\xffb"), 0),
-        ["a\u{FFFD}b"]
-    );
+    assert_eq!(row_text(&run(SqlType::String, b"a\xffb"), 0), ["a\u{FFFD}b"]);
     let d = run(SqlType::Int, b"abc");
     assert_eq!(
         d.errors[0].1.to_string(),
@@ -988,12 +902,7 @@ fn kafka_size_errors_and_lossy_strings() {
 
 #[test]
 fn none_format_and_keyless_codecs_ignore_the_bytes() {
-    let d = decode(
-        &opts(FormatKind::None),
-        &[],
-        true,
-        &[Some(b"anything"), None],
-    );
+    let d = decode(&opts(FormatKind::None), &[], true, &[Some(b"anything"), None]);
     assert!(d.arrays.is_empty() && d.errors.is_empty());
     let mut e = Encoder::new(&opts(FormatKind::None), &[], true).unwrap();
     assert_eq!(e.encode(&[], 3).unwrap(), [None, None, None]);
@@ -1012,16 +921,8 @@ fn codecs_can_move_between_threads() {
 #[test]
 fn constructors_validate_the_columns() {
     let e = Decoder::new(&opts(FormatKind::Kafka), &[col("A", dec(4, 2))], false).unwrap_err();
-    assert!(
-        e.to_string().contains("does not support type 'DECIMAL'"),
-        "{e}"
-    );
-    let e = Encoder::new(
-        &opts(FormatKind::Delimited),
-        &[col("A", arr(SqlType::Int))],
-        false,
-    )
-    .unwrap_err();
+    assert!(e.to_string().contains("does not support type 'DECIMAL'"), "{e}");
+    let e = Encoder::new(&opts(FormatKind::Delimited), &[col("A", arr(SqlType::Int))], false).unwrap_err();
     assert!(e.to_string().contains("DELIMITED"), "{e}");
     let e = Decoder::new(&opts(FormatKind::None), &[col("A", SqlType::Int)], true).unwrap_err();
     assert!(matches!(e, FormatError::Schema(_)));
@@ -1154,11 +1055,7 @@ fn fuzz_schemas() -> Vec<Codec> {
         (json.clone(), order_schema(), false),
         (json.clone(), nested, false),
         (json.clone(), vec![col("K", SqlType::String)], true),
-        (
-            unwrapped.clone(),
-            vec![col("V", arr(SqlType::String))],
-            false,
-        ),
+        (unwrapped.clone(), vec![col("V", arr(SqlType::String))], false),
         (unwrapped, vec![col("V", SqlType::Time)], false),
         (opts(FormatKind::Delimited), delimited_schema(), false),
         (
@@ -1183,12 +1080,7 @@ fn fuzz_schemas() -> Vec<Codec> {
 #[test]
 fn random_and_mutated_input_never_panics() {
     // WEIR_FUZZ_ROUNDS and WEIR_FUZZ_SEED run it longer or differently without editing the test.
-    let env = |name: &str, default: u64| {
-        std::env::var(name)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    };
+    let env = |name: &str, default: u64| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
     let mut rng = Rng(env("WEIR_FUZZ_SEED", 0x9E37_79B9_7F4A_7C15) | 1);
     let schemas = fuzz_schemas();
     for round in 0..env("WEIR_FUZZ_ROUNDS", 300) as usize {
@@ -1210,13 +1102,7 @@ fn random_and_mutated_input_never_panics() {
         let payloads: Vec<Option<&[u8]>> = batch
             .iter()
             .enumerate()
-            .map(|(i, p)| {
-                if (i + round) % 7 == 0 {
-                    None
-                } else {
-                    Some(p.as_slice())
-                }
-            })
+            .map(|(i, p)| if (i + round) % 7 == 0 { None } else { Some(p.as_slice()) })
             .collect();
         // Fresh decoders each round, so both the fast and the exact JSON scalar paths are exercised.
         for (o, f, is_key) in &schemas {
@@ -1227,10 +1113,7 @@ fn random_and_mutated_input_never_panics() {
                 a.to_data().validate_full().unwrap();
             }
             for (row, _) in &d.errors {
-                assert!(
-                    d.arrays.iter().all(|a| a.is_null(*row)),
-                    "error rows are null"
-                );
+                assert!(d.arrays.iter().all(|a| a.is_null(*row)), "error rows are null");
             }
             // Whatever decoded must encode again.
             let mut e = Encoder::new(o, f, *is_key).unwrap();
@@ -1250,23 +1133,14 @@ fn deep_schemas_hit_the_recursion_limit_not_the_stack() {
     };
     let json = |depth: usize| format!("{{\"a\": {}1{}}}", "[".repeat(depth), "]".repeat(depth));
     let d = decode_json(&nested(200), &[&json(200)]);
-    assert!(
-        errors(&d)[0].1.contains("recursion limit exceeded"),
-        "{:?}",
-        d.errors
-    );
+    assert!(errors(&d)[0].1.contains("recursion limit exceeded"), "{:?}", d.errors);
     let f = nested(100);
     let d = decode_json(&f, &[&json(100)]);
     assert!(d.errors.is_empty(), "{:?}", d.errors);
     let out = encode(&opts(FormatKind::Json), &f, false, &d.arrays);
     assert_eq!(
         out[0].as_deref(),
-        Some(
-            json(100)
-                .replace(' ', "")
-                .replace("\"a\"", "\"A\"")
-                .as_str()
-        )
+        Some(json(100).replace(' ', "").replace("\"a\"", "\"A\"").as_str())
     );
 }
 
@@ -1283,13 +1157,7 @@ fn json_repeated_keys_inside_unwrapped_and_colliding_values() {
     assert_eq!(row_text(&d, 1), ["{a: 1}"]);
     // One key feeding two fields (`m` exactly, `M` upper-cased), with a map that repeats a key.
     let f = [col("m", map(SqlType::Int)), col("M", map(SqlType::Int))];
-    let d = decode_json(
-        &f,
-        &[
-            r#"{"m": {"k": 1, "k": 2}}"#,
-            r#"{"M": {"x": 1}, "m": {"y": 2}}"#,
-        ],
-    );
+    let d = decode_json(&f, &[r#"{"m": {"k": 1, "k": 2}}"#, r#"{"M": {"x": 1}, "m": {"y": 2}}"#]);
     assert!(d.errors.is_empty(), "{:?}", d.errors);
     assert_eq!(row_text(&d, 0), ["{k: 2}", "{k: 2}"]);
     assert_eq!(row_text(&d, 1), ["{y: 2}", "{x: 1}"]);
@@ -1299,12 +1167,7 @@ fn json_repeated_keys_inside_unwrapped_and_colliding_values() {
 fn delimited_single_column_keys_and_values() {
     let o = opts(FormatKind::Delimited);
     let f = [col("K", SqlType::String)];
-    let d = decode(
-        &o,
-        &f,
-        true,
-        &[Some(b"abc"), Some(b"\"a,b\""), Some(b""), None],
-    );
+    let d = decode(&o, &f, true, &[Some(b"abc"), Some(b"\"a,b\""), Some(b""), None]);
     assert_eq!(row_text(&d, 0), ["abc"]);
     assert_eq!(row_text(&d, 1), ["a,b"]);
     assert_eq!(errors(&d), [(2, "No fields in record".to_string())]);
@@ -1379,9 +1242,7 @@ fn json_fast_and_exact_scalar_paths_agree() {
             let record = format!("{{\"v\": {v}}}");
             let payload: &[&[u8]] = &[record.as_bytes()];
             let p: Vec<Option<&[u8]>> = payload.iter().map(|p| Some(*p)).collect();
-            let fast = Decoder::new(&opts(FormatKind::Json), &f, false)
-                .unwrap()
-                .decode(&p);
+            let fast = Decoder::new(&opts(FormatKind::Json), &f, false).unwrap().decode(&p);
             let slow = exact.decode(&p);
             assert_eq!(row_text(&fast, 0), row_text(&slow, 0), "{ty} <- {v}");
             assert_eq!(errors(&fast), errors(&slow), "{ty} <- {v}");

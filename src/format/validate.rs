@@ -22,11 +22,7 @@ use crate::types::SqlType;
 /// let e = validate(&kafka, &[("A".into(), SqlType::Int), ("B".into(), SqlType::Int)], true).unwrap_err();
 /// assert!(e.to_string().contains("only supports a single field"));
 /// ```
-pub fn validate(
-    options: &FormatOptions,
-    columns: &[(String, SqlType)],
-    is_key: bool,
-) -> Result<(), FormatError> {
+pub fn validate(options: &FormatOptions, columns: &[(String, SqlType)], is_key: bool) -> Result<(), FormatError> {
     match options.kind {
         FormatKind::None => validate_none(columns, is_key)?,
         FormatKind::Kafka => validate_kafka(columns, is_key)?,
@@ -89,10 +85,7 @@ fn validate_kafka(columns: &[(String, SqlType)], is_key: bool) -> Result<(), For
 
 fn validate_delimited(columns: &[(String, SqlType)]) -> Result<(), FormatError> {
     for (name, ty) in columns {
-        if matches!(
-            ty,
-            SqlType::Array(_) | SqlType::Map(..) | SqlType::Struct(_)
-        ) {
+        if matches!(ty, SqlType::Array(_) | SqlType::Map(..) | SqlType::Struct(_)) {
             return Err(FormatError::Schema(format!(
                 "The 'DELIMITED' format does not support type '{}', column: `{name}`. Use JSON for ARRAY, MAP \
                  and STRUCT columns.",
@@ -123,11 +116,7 @@ fn validate_json(columns: &[(String, SqlType)]) -> Result<(), FormatError> {
     columns.iter().try_for_each(|(name, ty)| check(name, ty))
 }
 
-fn validate_wrapping(
-    options: &FormatOptions,
-    columns: &[(String, SqlType)],
-    is_key: bool,
-) -> Result<(), FormatError> {
+fn validate_wrapping(options: &FormatOptions, columns: &[(String, SqlType)], is_key: bool) -> Result<(), FormatError> {
     let Some(wrap) = options.wrap_single_value else {
         return Ok(());
     };
@@ -203,12 +192,7 @@ mod tests {
             SqlType::String,
             SqlType::Bytes,
         ] {
-            validate(
-                &opts(FormatKind::Kafka),
-                &cols(std::slice::from_ref(&t)),
-                true,
-            )
-            .unwrap();
+            validate(&opts(FormatKind::Kafka), &cols(std::slice::from_ref(&t)), true).unwrap();
             validate(&opts(FormatKind::Kafka), &cols(&[t]), false).unwrap();
         }
         validate(&opts(FormatKind::Kafka), &[], true).unwrap();
@@ -232,12 +216,7 @@ mod tests {
                 "{e}"
             );
         }
-        let e = validate(
-            &opts(FormatKind::Kafka),
-            &cols(&[SqlType::Int, SqlType::String]),
-            true,
-        )
-        .unwrap_err();
+        let e = validate(&opts(FormatKind::Kafka), &cols(&[SqlType::Int, SqlType::String]), true).unwrap_err();
         assert_eq!(
             e.to_string(),
             "The 'KAFKA' format only supports a single field. Got: `C0` INTEGER, `C1` STRING. Use JSON or \
@@ -250,15 +229,11 @@ mod tests {
         validate(&opts(FormatKind::None), &[], true).unwrap();
         let e = validate(&opts(FormatKind::None), &cols(&[SqlType::Int]), true).unwrap_err();
         assert!(
-            e.to_string()
-                .contains("no columns are defined. Got: `C0` INTEGER"),
+            e.to_string().contains("no columns are defined. Got: `C0` INTEGER"),
             "{e}"
         );
         let e = validate(&opts(FormatKind::None), &[], false).unwrap_err();
-        assert!(
-            e.to_string().contains("only be used as a key format"),
-            "{e}"
-        );
+        assert!(e.to_string().contains("only be used as a key format"), "{e}");
     }
 
     #[test]
@@ -276,18 +251,10 @@ mod tests {
         .unwrap();
         for (t, n) in [
             (SqlType::Array(Box::new(SqlType::Int)), "ARRAY"),
-            (
-                SqlType::Map(Box::new(SqlType::String), Box::new(SqlType::Int)),
-                "MAP",
-            ),
+            (SqlType::Map(Box::new(SqlType::String), Box::new(SqlType::Int)), "MAP"),
             (SqlType::Struct(vec![("F".into(), SqlType::Int)]), "STRUCT"),
         ] {
-            let e = validate(
-                &opts(FormatKind::Delimited),
-                &cols(&[SqlType::Int, t]),
-                false,
-            )
-            .unwrap_err();
+            let e = validate(&opts(FormatKind::Delimited), &cols(&[SqlType::Int, t]), false).unwrap_err();
             assert!(
                 e.to_string().contains(&format!(
                     "The 'DELIMITED' format does not support type '{n}', column: `C1`"
@@ -310,8 +277,7 @@ mod tests {
         )]);
         let e = validate(&opts(FormatKind::Json), &cols(&[bad]), false).unwrap_err();
         assert!(
-            e.to_string()
-                .contains("only supports MAP types with STRING keys"),
+            e.to_string().contains("only supports MAP types with STRING keys"),
             "{e}"
         );
     }
@@ -332,8 +298,7 @@ mod tests {
         assert!(e.to_string().contains("only applies to values"), "{e}");
         for kind in [FormatKind::Kafka, FormatKind::Delimited] {
             validate(&opts(kind).with_wrap_single_value(Some(false)), &one, false).unwrap();
-            let e =
-                validate(&opts(kind).with_wrap_single_value(Some(true)), &one, false).unwrap_err();
+            let e = validate(&opts(kind).with_wrap_single_value(Some(true)), &one, false).unwrap_err();
             assert_eq!(
                 e.to_string(),
                 format!("Format '{kind}' does not support 'WRAP_SINGLE_VALUE' set to 'true'.")

@@ -44,14 +44,19 @@ pub fn plan_create_source(stmt: &CreateSource, sql: &str, default_partitions: u3
                 )));
             }
             (ColumnConstraint::Headers | ColumnConstraint::Header(_), _) => {
-                return Err(PlanError::not_supported(format!("HEADER columns (`{}`)", def.name), None));
+                return Err(PlanError::not_supported(
+                    format!("HEADER columns (`{}`)", def.name),
+                    None,
+                ));
             }
         };
         columns.push(column);
     }
     let schema = LogicalSchema::new(columns);
     if stmt.kind == SourceKind::Table && schema.key_count() == 0 {
-        return Err(PlanError::invalid("Tables require a PRIMARY KEY. Please define the PRIMARY KEY."));
+        return Err(PlanError::invalid(
+            "Tables require a PRIMARY KEY. Please define the PRIMARY KEY.",
+        ));
     }
     if schema.value_columns().next().is_none() {
         return Err(PlanError::invalid(

@@ -8,7 +8,10 @@ use crate::sql::ast::Position;
 pub enum PlanError {
     /// The statement is invalid (unknown column, wrong type, bad property); the message says how to fix it.
     #[error("{}{message}", position_prefix(.position))]
-    Invalid { message: String, position: Option<Position> },
+    Invalid {
+        message: String,
+        position: Option<Position>,
+    },
     /// Valid ksqlDB that Weir does not execute yet.
     #[error("{}{feature} is not supported yet.{}", position_prefix(.position), hint_suffix(.hint))]
     NotSupported {

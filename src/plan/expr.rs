@@ -113,7 +113,10 @@ pub fn expr_position(expr: &ast::Expr) -> Option<Position> {
 
 fn with_position(e: PlanError, position: Option<Position>) -> PlanError {
     match e {
-        PlanError::Invalid { message, position: None } => PlanError::Invalid { message, position },
+        PlanError::Invalid {
+            message,
+            position: None,
+        } => PlanError::Invalid { message, position },
         other => other,
     }
 }
@@ -156,14 +159,17 @@ pub fn rewrite_dialect(expr: &mut ast::Expr) {
             } => {
                 if let Some(field) = field_name(right) {
                     let base = std::mem::replace(left.as_mut(), ast::Expr::value(Value::Null));
-                    *e = call("get_field", vec![base, ast::Expr::value(Value::SingleQuotedString(field))]);
+                    *e = call(
+                        "get_field",
+                        vec![base, ast::Expr::value(Value::SingleQuotedString(field))],
+                    );
                 }
             }
             ast::Expr::Function(f) => {
-                if let Some(ObjectNamePart::Identifier(id)) = f.name.0.last_mut() {
-                    if id.quote_style.is_none() {
-                        id.value = id.value.to_ascii_lowercase();
-                    }
+                if let Some(ObjectNamePart::Identifier(id)) = f.name.0.last_mut()
+                    && id.quote_style.is_none()
+                {
+                    id.value = id.value.to_ascii_lowercase();
                 }
             }
             _ => {}

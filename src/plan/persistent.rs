@@ -21,9 +21,7 @@ use crate::types::{Column, LogicalSchema, PseudoColumn, SqlType, WINDOWEND, WIND
 
 use super::PlanError;
 use super::expr::{ExprCompiler, expr_position};
-use super::properties::{
-    check_allowed, formats, positive_int_prop, string_prop, timestamp_spec, validate_formats,
-};
+use super::properties::{check_allowed, formats, positive_int_prop, string_prop, timestamp_spec, validate_formats};
 
 /// Properties `CREATE ... AS SELECT` accepts.
 const SINK_PROPERTIES: &[&str] = &[
@@ -132,7 +130,16 @@ pub fn plan_persistent(
             sql,
             query_id,
         } => {
-            let def = sink_definition(name, kind, properties, sql, query_id, &source, &result_logical, keys.partitioned_by_null)?;
+            let def = sink_definition(
+                name,
+                kind,
+                properties,
+                sql,
+                query_id,
+                &source,
+                &result_logical,
+                keys.partitioned_by_null,
+            )?;
             let ts = sink_timestamp_index(&def, &output_columns)?;
             (def, ts)
         }
@@ -178,9 +185,10 @@ struct Input<'a> {
 
 fn plan_input<'a>(state: &'a SessionState, catalog: &Catalog, query: &Query) -> Result<Input<'a>, PlanError> {
     let from = &query.from.source;
-    let source = catalog.source(&from.name).cloned().ok_or_else(|| {
-        PlanError::invalid_at(format!("Source `{}` does not exist.", from.name), from.position)
-    })?;
+    let source = catalog
+        .source(&from.name)
+        .cloned()
+        .ok_or_else(|| PlanError::invalid_at(format!("Source `{}` does not exist.", from.name), from.position))?;
     if source.kind == SourceKind::Table {
         return Err(PlanError::not_supported(
             format!(
@@ -235,9 +243,8 @@ fn compile_columns(
         let sql_type = if df_type == DataType::Null {
             SqlType::String
         } else {
-            SqlType::from_arrow(&df_type).map_err(|e| {
-                PlanError::invalid(format!("Column {name} ({text}) has a type Weir cannot store: {e}"))
-            })?
+            SqlType::from_arrow(&df_type)
+                .map_err(|e| PlanError::invalid(format!("Column {name} ({text}) has a type Weir cannot store: {e}")))?
         };
         let arrow_type = sql_type.to_arrow();
         let expr: Arc<dyn PhysicalExpr> = if df_type == arrow_type {
@@ -325,7 +332,10 @@ fn reject_unsupported(query: &Query, transient: bool) -> Result<(), PlanError> {
         return Err(PlanError::not_supported("WINDOW", Some(query.position)));
     }
     if !query.group_by.is_empty() {
-        return Err(PlanError::not_supported("GROUP BY", expr_position(&query.group_by[0]).or(Some(query.position))));
+        return Err(PlanError::not_supported(
+            "GROUP BY",
+            expr_position(&query.group_by[0]).or(Some(query.position)),
+        ));
     }
     if let Some(h) = &query.having {
         return Err(PlanError::invalid_at(
@@ -362,7 +372,11 @@ fn expand_projection(query: &Query, source: &SourceDef, qualifier: &str) -> Resu
         let ordered: Vec<&Column> = if query.partition_by.is_empty() {
             source.schema.columns().iter().collect()
         } else {
-            source.schema.value_columns().chain(source.schema.key_columns()).collect()
+            source
+                .schema
+                .value_columns()
+                .chain(source.schema.key_columns())
+                .collect()
         };
         for c in ordered {
             items.push(Item {
@@ -378,7 +392,9 @@ fn expand_projection(query: &Query, source: &SourceDef, qualifier: &str) -> Resu
                 let name = kind.to_string();
                 let name = name.trim_end_matches(".*").trim_matches('`').trim_matches('"');
                 if name != qualifier && name != source.name {
-                    return Err(PlanError::invalid(format!("'{name}' is not a valid stream/table name or alias.")));
+                    return Err(PlanError::invalid(format!(
+                        "'{name}' is not a valid stream/table name or alias."
+                    )));
                 }
                 star(&mut items);
             }
@@ -391,7 +407,10 @@ fn expand_projection(query: &Query, source: &SourceDef, qualifier: &str) -> Resu
                 expr: expr.clone(),
             }),
             SelectItem::ExprWithAliases { expr, aliases } => items.push(Item {
-                name: aliases.first().map(|a| a.value.clone()).unwrap_or_else(|| generated.next()),
+                name: aliases
+                    .first()
+                    .map(|a| a.value.clone())
+                    .unwrap_or_else(|| generated.next()),
                 expr: expr.clone(),
             }),
         }
@@ -474,7 +493,9 @@ fn resolve_keys(
 
     if query.partition_by.iter().any(is_null_literal) {
         if query.partition_by.len() > 1 {
-            return Err(PlanError::invalid("Cannot PARTITION BY multiple columns including NULL"));
+            return Err(PlanError::invalid(
+                "Cannot PARTITION BY multiple columns including NULL",
+            ));
         }
         return Ok(Keys {
             columns: vec![],
@@ -547,7 +568,11 @@ fn resolve_keys(
     }
     if !missing.is_empty() {
         let what = if query.partition_by.is_empty() {
-            if missing.len() == 1 { "the key column" } else { "the key columns" }
+            if missing.len() == 1 {
+                "the key column"
+            } else {
+                "the key columns"
+            }
         } else if missing.len() == 1 {
             "the partitioning expression"
         } else {
@@ -588,7 +613,9 @@ fn sink_definition(
     let (mut key_format, value_format) = formats(props, Some((&source.key_format, &source.value_format)))?;
     if schema.key_count() == 0 {
         if partitioned_by_null && props.get("KEY_FORMAT").is_some() {
-            return Err(PlanError::invalid("Key format specified for stream without key columns."));
+            return Err(PlanError::invalid(
+                "Key format specified for stream without key columns.",
+            ));
         }
         key_format = FormatSpec::named("NONE");
     } else if key_format.format == "NONE" {
@@ -657,5 +684,7 @@ pub fn result_batch_schema(schema: &LogicalSchema) -> SchemaRef {
 }
 
 fn sql_type_name(t: &DataType) -> String {
-    SqlType::from_arrow(t).map(|s| s.to_string()).unwrap_or_else(|_| t.to_string())
+    SqlType::from_arrow(t)
+        .map(|s| s.to_string())
+        .unwrap_or_else(|_| t.to_string())
 }

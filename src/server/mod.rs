@@ -62,9 +62,7 @@ async fn serve(config: Config) -> Result<(), ServerError> {
     let app = rest::router(state.clone());
     let shutdown = state.shutdown_signal();
     tracing::info!("REST API listening on http://{}", listener.local_addr()?);
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app).with_graceful_shutdown(shutdown).await
-    });
+    let server = tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(shutdown).await });
 
     // The catalog replay can take a while; the REST API answers /healthcheck with "not ready" meanwhile.
     let engine_config = config.clone();

@@ -24,13 +24,23 @@ pub enum TopicError {
     #[error("topic '{0}' does not exist")]
     UnknownTopic(String),
     #[error("topic '{topic}' has no partition {partition} (it has {partitions})")]
-    UnknownPartition { topic: String, partition: u32, partitions: u32 },
+    UnknownPartition {
+        topic: String,
+        partition: u32,
+        partitions: u32,
+    },
     #[error("topic '{0}' already exists with {1} partitions")]
     PartitionMismatch(String, u32),
     #[error("invalid topic name '{0}': use letters, digits, '.', '_' and '-' (at most 249 characters)")]
     InvalidName(String),
     #[error("offset {offset} is out of range for {topic}-{partition} (valid: {earliest}..={end})")]
-    OffsetOutOfRange { topic: String, partition: u32, offset: i64, earliest: i64, end: i64 },
+    OffsetOutOfRange {
+        topic: String,
+        partition: u32,
+        offset: i64,
+        earliest: i64,
+        end: i64,
+    },
     #[error("corrupt data in {path}: {reason}")]
     Corrupt { path: String, reason: String },
     #[error("topic store I/O error: {0}")]
@@ -99,7 +109,9 @@ pub struct TopicInfo {
 pub enum Created {
     Created,
     /// The topic was already there with the given partition count (which may differ from the request).
-    AlreadyExists { partitions: u32 },
+    AlreadyExists {
+        partitions: u32,
+    },
 }
 
 /// The offsets of one partition: the first readable offset and the offset the next append will get.
@@ -156,5 +168,9 @@ pub fn validate_topic_name(name: &str) -> Result<()> {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-');
-    if ok { Ok(()) } else { Err(TopicError::InvalidName(name.to_string())) }
+    if ok {
+        Ok(())
+    } else {
+        Err(TopicError::InvalidName(name.to_string()))
+    }
 }

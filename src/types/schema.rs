@@ -54,7 +54,11 @@ pub enum PseudoColumn {
 }
 
 impl PseudoColumn {
-    pub const ALL: [PseudoColumn; 3] = [PseudoColumn::RowTime, PseudoColumn::RowPartition, PseudoColumn::RowOffset];
+    pub const ALL: [PseudoColumn; 3] = [
+        PseudoColumn::RowTime,
+        PseudoColumn::RowPartition,
+        PseudoColumn::RowOffset,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {

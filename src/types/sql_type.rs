@@ -13,7 +13,10 @@ pub enum SqlType {
     BigInt,
     Double,
     /// `DECIMAL(precision, scale)`; precision 1..=38, scale 0..=precision.
-    Decimal { precision: u8, scale: i8 },
+    Decimal {
+        precision: u8,
+        scale: i8,
+    },
     String,
     Bytes,
     /// Milliseconds since the epoch, no time zone (ksqlDB's `TIMESTAMP`).
@@ -203,7 +206,10 @@ mod tests {
     #[test]
     fn display_matches_ksqldb() {
         let t = SqlType::Struct(vec![
-            ("F1".into(), SqlType::Map(Box::new(SqlType::String), Box::new(SqlType::Int))),
+            (
+                "F1".into(),
+                SqlType::Map(Box::new(SqlType::String), Box::new(SqlType::Int)),
+            ),
             ("F2".into(), SqlType::decimal(5, 1).unwrap()),
         ]);
         assert_eq!(t.to_string(), "STRUCT<`F1` MAP<STRING, INTEGER>, `F2` DECIMAL(5, 1)>");

@@ -138,7 +138,11 @@ pub fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> std::io:
     let mut reader = BufReader::new(stream);
     let mut status_line = String::new();
     reader.read_line(&mut status_line)?;
-    let status: u16 = status_line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let status: u16 = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     let mut chunked = false;
     loop {
         let mut line = String::new();

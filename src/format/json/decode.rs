@@ -153,11 +153,7 @@ impl<'de> DeserializeSeed<'de> for Seed<'_> {
 
 /// Captures a scalar's JSON text and converts it exactly (DOUBLE and DECIMAL always come this way, so their
 /// digits are never rounded twice).
-fn raw_scalar<'de, D: Deserializer<'de>>(
-    d: D,
-    b: &mut ColumnBuilder,
-    ctx: &mut Ctx,
-) -> Result<(), D::Error> {
+fn raw_scalar<'de, D: Deserializer<'de>>(d: D, b: &mut ColumnBuilder, ctx: &mut Ctx) -> Result<(), D::Error> {
     let raw = <&'de RawValue>::deserialize(d)?;
     scalar::append(raw.get(), b, &mut ctx.scratch).map_err(|m| ctx.fail(m))
 }
@@ -402,10 +398,7 @@ impl KeySeed<'_> {
         match (exact, upper) {
             (Some(exact), Some(upper)) => KeyMatch::Two { exact, upper },
             (Some(field), None) => KeyMatch::One { field, exact: true },
-            (None, Some(field)) => KeyMatch::One {
-                field,
-                exact: false,
-            },
+            (None, Some(field)) => KeyMatch::One { field, exact: false },
             (None, None) => KeyMatch::None,
         }
     }
@@ -497,9 +490,7 @@ pub(crate) fn decode_object<'de, A: MapAccess<'de>>(
                         child.truncate(row);
                     }
                     if let Err(e) = decode_raw::<A::Error>(raw.get(), child, ctx) {
-                        ctx.push_path(|| {
-                            Segment::Field(names.get(field).cloned().unwrap_or_default())
-                        });
+                        ctx.push_path(|| Segment::Field(names.get(field).cloned().unwrap_or_default()));
                         return Err(e);
                     }
                     if let Some(st) = ctx.states.get_mut(base + field) {
@@ -539,19 +530,13 @@ impl<'de> Visitor<'de> for MapKeySeed<'_> {
     }
 
     fn visit_str<E: de::Error>(self, key: &str) -> Result<Self::Value, E> {
-        Ok(self
-            .keys
-            .push_bytes(key.as_bytes())
-            .map_err(|e| e.to_string()))
+        Ok(self.keys.push_bytes(key.as_bytes()).map_err(|e| e.to_string()))
     }
 }
 
 /// The key at `index` of a STRING key column.
 fn key_at(keys: &ColumnBuilder, index: usize) -> Option<&[u8]> {
-    let Data::Bytes {
-        offsets, values, ..
-    } = &keys.data
-    else {
+    let Data::Bytes { offsets, values, .. } = &keys.data else {
         return None;
     };
     let start = usize::try_from(*offsets.get(index)?).ok()?;
@@ -561,11 +546,7 @@ fn key_at(keys: &ColumnBuilder, index: usize) -> Option<&[u8]> {
 
 /// The common case: a map whose keys are all different and not too many. Anything else asks for the record
 /// to be decoded again with [`decode_map_slow`].
-fn decode_map_fast<'de, A: MapAccess<'de>>(
-    mut map: A,
-    b: &mut ColumnBuilder,
-    ctx: &mut Ctx,
-) -> Result<(), A::Error> {
+fn decode_map_fast<'de, A: MapAccess<'de>>(mut map: A, b: &mut ColumnBuilder, ctx: &mut Ctx) -> Result<(), A::Error> {
     let Data::Map { keys, values, .. } = &mut b.data else {
         return Err(ctx.fail("internal error: not a map".into()));
     };
@@ -650,8 +631,7 @@ fn decode_map_slow<E: de::Error>(raw: &str, b: &mut ColumnBuilder, ctx: &mut Ctx
         return Err(ctx.fail("internal error: not a map".into()));
     };
     for (key, value) in unique {
-        keys.push_bytes(key.as_bytes())
-            .map_err(|e| ctx.fail(e.to_string()))?;
+        keys.push_bytes(key.as_bytes()).map_err(|e| ctx.fail(e.to_string()))?;
         if let Err(e) = decode_raw::<E>(value.get(), values, ctx) {
             ctx.push_path(|| Segment::MapValue(key.to_string()));
             return Err(e);

@@ -53,10 +53,7 @@ pub(crate) fn write_value(p: &Prepared, ty: &SqlType, i: usize, out: &mut impl B
         }
         (
             Prepared::Map {
-                offsets,
-                keys,
-                values,
-                ..
+                offsets, keys, values, ..
             },
             SqlType::Map(key_ty, value_ty),
         ) => {
@@ -66,9 +63,7 @@ pub(crate) fn write_value(p: &Prepared, ty: &SqlType, i: usize, out: &mut impl B
                     out.put_u8(b',');
                 }
                 match keys.as_ref() {
-                    Prepared::String(k) if !k.is_null(j) => {
-                        write_json_string(k.value(j).as_bytes(), out)
-                    }
+                    Prepared::String(k) if !k.is_null(j) => write_json_string(k.value(j).as_bytes(), out),
                     other => {
                         // Object keys must be text: quote whatever the key prints as.
                         out.put_u8(b'"');

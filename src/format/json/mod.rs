@@ -54,11 +54,7 @@ impl JsonDecoder {
             let Some(b) = self.row.children.first_mut() else {
                 return Ok(RowOutcome::Row);
             };
-            Seed {
-                b,
-                ctx: &mut self.ctx,
-            }
-            .deserialize(&mut de)?;
+            Seed { b, ctx: &mut self.ctx }.deserialize(&mut de)?;
             de.end()?;
             if !b.is_valid(row) {
                 return Ok(RowOutcome::NullRecord);

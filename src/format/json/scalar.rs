@@ -29,10 +29,7 @@ fn convert_error(node: &Node<'_>, b: &ColumnBuilder) -> String {
 }
 
 fn convert_error_named(node: &str, b: &ColumnBuilder) -> String {
-    format!(
-        "Can't convert type. sourceType: {node}, requiredType: {}",
-        b.ty
-    )
+    format!("Can't convert type. sourceType: {node}, requiredType: {}", b.ty)
 }
 
 fn coerce_error(b: &ColumnBuilder) -> String {
@@ -47,9 +44,7 @@ fn range_error(node: &str, b: &ColumnBuilder) -> String {
 }
 
 fn time_range_error() -> String {
-    format!(
-        "Time values must use number of milliseconds greater than 0 and less than {MILLIS_PER_DAY}."
-    )
+    format!("Time values must use number of milliseconds greater than 0 and less than {MILLIS_PER_DAY}.")
 }
 
 /// The Jackson node an integer literal becomes.
@@ -94,9 +89,7 @@ pub(crate) fn append_integer(v: i128, b: &mut ColumnBuilder) -> Result<(), Strin
             b.push_i64(v);
         }
         Data::F64(_) => b.push_f64(v as f64),
-        Data::Decimal {
-            precision, scale, ..
-        } => {
+        Data::Decimal { precision, scale, .. } => {
             let (p, s) = (*precision, *scale);
             let mut text = Vec::with_capacity(40);
             write_i128(v, &mut text);
@@ -159,9 +152,7 @@ pub(crate) fn append_text(s: &str, b: &mut ColumnBuilder) -> Result<(), String> 
             let v = java::parse_double(s).ok_or_else(|| coerce_error(b))?;
             b.push_f64(v);
         }
-        Data::Decimal {
-            precision, scale, ..
-        } => {
+        Data::Decimal { precision, scale, .. } => {
             let (p, sc) = (*precision, *scale);
             let v = java::DecimalLiteral::parse(s)
                 .ok_or_else(|| coerce_error(b))?
@@ -188,11 +179,7 @@ pub(crate) fn append_text(s: &str, b: &mut ColumnBuilder) -> Result<(), String> 
 }
 
 /// A non-integer JSON number (or an integer too large for i128), converted from its exact literal.
-fn append_decimal_number(
-    lit: &java::DecimalLiteral<'_>,
-    text: &str,
-    b: &mut ColumnBuilder,
-) -> Result<(), String> {
+fn append_decimal_number(lit: &java::DecimalLiteral<'_>, text: &str, b: &mut ColumnBuilder) -> Result<(), String> {
     let node = lit.jackson_node();
     let truncated = |b: &ColumnBuilder| lit.truncate_to_i64().ok_or_else(|| range_error(node, b));
     match &b.data {
@@ -213,14 +200,10 @@ fn append_decimal_number(
             b.push_i64(v);
         }
         Data::F64(_) => {
-            let v = text
-                .parse::<f64>()
-                .map_err(|_| convert_error_named(node, b))?;
+            let v = text.parse::<f64>().map_err(|_| convert_error_named(node, b))?;
             b.push_f64(v);
         }
-        Data::Decimal {
-            precision, scale, ..
-        } => {
+        Data::Decimal { precision, scale, .. } => {
             let (p, s) = (*precision, *scale);
             let v = lit.fit(p, s)?;
             b.push_decimal(v);
@@ -245,11 +228,7 @@ fn append_decimal_number(
 /// Appends the JSON value `raw` (one complete value as serde_json validated it) to a leaf column, or
 /// explains why it cannot be converted. Exact for every input (numbers are converted from their literal);
 /// `scratch` is reused for unescaped strings.
-pub(crate) fn append(
-    raw: &str,
-    b: &mut ColumnBuilder,
-    scratch: &mut Vec<u8>,
-) -> Result<(), String> {
+pub(crate) fn append(raw: &str, b: &mut ColumnBuilder, scratch: &mut Vec<u8>) -> Result<(), String> {
     let node = Node::classify(raw);
     match node {
         Node::Null => {
@@ -265,8 +244,7 @@ pub(crate) fn append(
                     .map_err(|e| e.to_string())?;
                 return written.map_err(|()| "Invalid JSON string".to_string());
             }
-            let s = text::unescaped(content, scratch)
-                .map_err(|()| "Invalid JSON string".to_string())?;
+            let s = text::unescaped(content, scratch).map_err(|()| "Invalid JSON string".to_string())?;
             append_text(s, b)
         }
         Node::Number(lit, text) => {
@@ -297,8 +275,7 @@ pub(crate) fn append(
 mod tests {
     use datafusion::arrow::array::{Array, ArrayRef, AsArray};
     use datafusion::arrow::datatypes::{
-        Date32Type, Decimal128Type, Float64Type, Int32Type, Int64Type, Time32MillisecondType,
-        TimestampMillisecondType,
+        Date32Type, Decimal128Type, Float64Type, Int32Type, Int64Type, Time32MillisecondType, TimestampMillisecondType,
     };
 
     use super::*;
@@ -330,11 +307,7 @@ mod tests {
     }
 
     fn err(ty: SqlType, raw: &str) -> String {
-        run(ty, &[raw])
-            .1
-            .pop()
-            .flatten()
-            .expect("expected an error")
+        run(ty, &[raw]).1.pop().flatten().expect("expected an error")
     }
 
     #[test]
@@ -356,20 +329,9 @@ mod tests {
     fn int_from_numbers_and_integer_strings() {
         let a = ok(
             SqlType::Int,
-            &[
-                "41",
-                "41.456",
-                "\"41\"",
-                "-41.9",
-                "1e2",
-                "\"+7\"",
-                "\"4\\u0032\"",
-            ],
+            &["41", "41.456", "\"41\"", "-41.9", "1e2", "\"+7\"", "\"4\\u0032\""],
         );
-        assert_eq!(
-            a.as_primitive::<Int32Type>().values(),
-            &[41, 41, 41, -41, 100, 7, 42]
-        );
+        assert_eq!(a.as_primitive::<Int32Type>().values(), &[41, 41, 41, -41, 100, 7, 42]);
         assert_eq!(
             err(SqlType::Int, "true"),
             "Can't convert type. sourceType: BooleanNode, requiredType: INTEGER"
@@ -435,8 +397,7 @@ mod tests {
             a.as_primitive::<Time32MillisecondType>().values(),
             &[100, 0, 86_400_000, 5]
         );
-        let msg =
-            "Time values must use number of milliseconds greater than 0 and less than 86400000.";
+        let msg = "Time values must use number of milliseconds greater than 0 and less than 86400000.";
         assert_eq!(err(SqlType::Time, "-5"), msg);
         assert_eq!(err(SqlType::Time, "3000000000"), msg);
         assert_eq!(
@@ -449,15 +410,7 @@ mod tests {
     fn double_from_numbers_and_strings() {
         let a = ok(
             SqlType::Double,
-            &[
-                "42",
-                "42.000",
-                "\"42\"",
-                "\"42.000\"",
-                "1e400",
-                "\" 1.5 \"",
-                "\"NaN\"",
-            ],
+            &["42", "42.000", "\"42\"", "\"42.000\"", "1e400", "\" 1.5 \"", "\"NaN\""],
         );
         let v = a.as_primitive::<Float64Type>().values();
         assert_eq!(&v[..4], &[42.0; 4]);
@@ -477,27 +430,19 @@ mod tests {
     #[test]
     fn decimal_exact_from_numbers_and_strings() {
         let ty = SqlType::decimal(20, 19).unwrap();
-        let a = ok(
-            ty.clone(),
-            &["1.1234512345123451234", "\"1.1234512345123451234\""],
-        );
+        let a = ok(ty.clone(), &["1.1234512345123451234", "\"1.1234512345123451234\""]);
         let a = a.as_primitive::<Decimal128Type>();
         assert_eq!(a.values(), &[11234512345123451234, 11234512345123451234]);
         assert_eq!(a.value_as_string(0), "1.1234512345123451234");
         let a = ok(SqlType::decimal(3, 1).unwrap(), &["10.0", "1E+1", "1"]);
         assert_eq!(a.as_primitive::<Decimal128Type>().values(), &[100, 100, 10]);
         let a = ok(SqlType::decimal(4, 3).unwrap(), &["1.1"]);
-        assert_eq!(
-            a.as_primitive::<Decimal128Type>().value_as_string(0),
-            "1.100"
-        );
+        assert_eq!(a.as_primitive::<Decimal128Type>().value_as_string(0), "1.100");
         assert_eq!(
             err(SqlType::decimal(4, 1).unwrap(), "1.12"),
             "Cannot fit decimal '1.12' into DECIMAL(4, 1) without rounding. (Requires 3,2)"
         );
-        assert!(
-            err(SqlType::decimal(4, 1).unwrap(), "12345").starts_with("Numeric field overflow")
-        );
+        assert!(err(SqlType::decimal(4, 1).unwrap(), "12345").starts_with("Numeric field overflow"));
         assert_eq!(
             err(ty, "true"),
             "Can't convert type. sourceType: BooleanNode, requiredType: DECIMAL(20, 19)"

@@ -76,8 +76,7 @@ fn hex_value(b: u8) -> Option<u32> {
 
 fn read_hex4(b: &[u8], at: usize) -> Option<u32> {
     let quad = b.get(at..at + 4)?;
-    quad.iter()
-        .try_fold(0u32, |acc, &h| Some(acc * 16 + hex_value(h)?))
+    quad.iter().try_fold(0u32, |acc, &h| Some(acc * 16 + hex_value(h)?))
 }
 
 /// Appends the unescaped content of a JSON string. Lone surrogates become U+FFFD; a malformed escape is an
@@ -227,10 +226,7 @@ fn write_container_text(raw: &str, out: &mut Vec<u8>) -> Result<(), ()> {
     let mut stack: Vec<(Frame, usize)> = Vec::new();
     let mut i = 0;
     loop {
-        while b
-            .get(i)
-            .is_some_and(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r'))
-        {
+        while b.get(i).is_some_and(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r')) {
             i += 1;
         }
         let Some(&c) = b.get(i) else {
@@ -271,14 +267,7 @@ fn write_container_text(raw: &str, out: &mut Vec<u8>) -> Result<(), ()> {
         let in_json = matches!(frame, Some(Frame::JsonArray | Frame::JsonObject));
         match c {
             b'[' => {
-                stack.push((
-                    if in_json {
-                        Frame::JsonArray
-                    } else {
-                        Frame::ListText
-                    },
-                    0,
-                ));
+                stack.push((if in_json { Frame::JsonArray } else { Frame::ListText }, 0));
                 out.push(b'[');
                 i += 1;
             }
@@ -399,10 +388,7 @@ mod tests {
         assert_eq!(Node::classify("true").jackson_name(), "BooleanNode");
         assert_eq!(Node::classify("1").jackson_name(), "IntNode");
         assert_eq!(Node::classify("3000000000").jackson_name(), "LongNode");
-        assert_eq!(
-            Node::classify("30000000000000000000").jackson_name(),
-            "BigIntegerNode"
-        );
+        assert_eq!(Node::classify("30000000000000000000").jackson_name(), "BigIntegerNode");
         assert_eq!(Node::classify("1.5").jackson_name(), "DecimalNode");
         assert_eq!(Node::classify("\"x\"").jackson_name(), "TextNode");
         assert_eq!(Node::classify("[1]").jackson_name(), "ArrayNode");

@@ -26,7 +26,12 @@ pub struct KsqlRequest {
 /// Stringifies property values (clients send numbers and booleans as JSON values).
 pub fn properties(map: &BTreeMap<String, Value>) -> BTreeMap<String, String> {
     map.iter()
-        .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()),
+            )
+        })
         .collect()
 }
 

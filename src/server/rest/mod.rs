@@ -8,10 +8,10 @@ mod rows;
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::Router;
 use axum::extract::State;
 use axum::routing::{get, post};
-use axum::Json;
 use parking_lot::RwLock;
 use serde_json::json;
 use tokio::sync::watch;
@@ -89,11 +89,20 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn info(State(state): State<AppState>) -> Json<serde_json::Value> {
-    let status = if state.engine().is_ok() { "RUNNING" } else { "INITIALIZING" };
-    let topics = state
-        .engine()
-        .map(|e| e.topics().kind())
-        .unwrap_or(if state.config().kafka.bootstrap_servers.is_empty() { "embedded" } else { "kafka" });
+    let status = if state.engine().is_ok() {
+        "RUNNING"
+    } else {
+        "INITIALIZING"
+    };
+    let topics =
+        state
+            .engine()
+            .map(|e| e.topics().kind())
+            .unwrap_or(if state.config().kafka.bootstrap_servers.is_empty() {
+                "embedded"
+            } else {
+                "kafka"
+            });
     Json(json!({
         "KsqlServerInfo": {
             "version": env!("CARGO_PKG_VERSION"),

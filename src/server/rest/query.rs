@@ -109,9 +109,16 @@ fn streaming(content_type: &'static str, body: impl Stream<Item = Bytes> + Send 
 
 /// `POST /query`: a JSON array written one element per line — header, rows, final message.
 pub async fn query(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
-    let request: QueryRequest = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad_request(format!("Invalid /query request: {e}. Send {{\"ksql\": \"SELECT ...;\"}}")))?;
-    let content_type = if wants_json(&headers) { "application/json" } else { KSQL_JSON };
+    let request: QueryRequest = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "Invalid /query request: {e}. Send {{\"ksql\": \"SELECT ...;\"}}"
+        ))
+    })?;
+    let content_type = if wants_json(&headers) {
+        "application/json"
+    } else {
+        KSQL_JSON
+    };
     let shutdown = state.shutdown_signal();
     match start(&state, request.ksql, properties(&request.streams_properties)).await? {
         Running::Print(handle) => Ok(streaming(content_type, print_lines(handle, shutdown))),
@@ -140,9 +147,16 @@ pub async fn query(State(state): State<AppState>, headers: HeaderMap, body: Byte
 
 /// `POST /query-stream`: a metadata line, then one JSON array per row (or, with `Accept: application/json`,
 /// all of it as one JSON array).
-pub async fn query_stream(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
-    let request: QueryStreamRequest = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad_request(format!("Invalid /query-stream request: {e}. Send {{\"sql\": \"SELECT ...;\"}}")))?;
+pub async fn query_stream(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let request: QueryStreamRequest = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "Invalid /query-stream request: {e}. Send {{\"sql\": \"SELECT ...;\"}}"
+        ))
+    })?;
     let json_array = wants_json(&headers);
     let shutdown = state.shutdown_signal();
     match start(&state, request.sql, properties(&request.properties)).await? {
@@ -163,7 +177,11 @@ pub async fn query_stream(State(state): State<AppState>, headers: HeaderMap, bod
             if handle.push {
                 meta["queryId"] = Value::String(handle.id.clone());
             }
-            let (open, sep, close) = if json_array { ("[", ",\n", "]\n") } else { ("", "\n", "") };
+            let (open, sep, close) = if json_array {
+                ("[", ",\n", "]\n")
+            } else {
+                ("", "\n", "")
+            };
             let head = stream::once(async move { Bytes::from(format!("{open}{meta}")) });
             let rows = push_messages(handle, shutdown).map(move |m| match m {
                 Out::Rows(rows) => {
@@ -174,7 +192,11 @@ pub async fn query_stream(State(state): State<AppState>, headers: HeaderMap, bod
                     }
                     Bytes::from(text)
                 }
-                Out::End(_) => Bytes::from(if json_array { close.to_string() } else { "\n".to_string() }),
+                Out::End(_) => Bytes::from(if json_array {
+                    close.to_string()
+                } else {
+                    "\n".to_string()
+                }),
                 Out::Error(e) => {
                     let err = json!({"@type": "generic_error", "error_code": 50000, "message": e});
                     Bytes::from(format!("{sep}{err}{}", if json_array { close } else { "\n" }))
@@ -188,8 +210,11 @@ pub async fn query_stream(State(state): State<AppState>, headers: HeaderMap, bod
 
 /// `POST /close-query`: ends a running push query.
 pub async fn close_query(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
-    let request: CloseRequest = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad_request(format!("Invalid /close-query request: {e}. Send {{\"queryId\": \"...\"}}")))?;
+    let request: CloseRequest = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "Invalid /close-query request: {e}. Send {{\"queryId\": \"...\"}}"
+        ))
+    })?;
     let engine = state.engine()?;
     if engine.close_transient(&request.query_id) {
         Ok(StatusCode::OK.into_response())

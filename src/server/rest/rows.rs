@@ -137,7 +137,10 @@ mod tests {
         )
         .unwrap();
         let rows = rows_as_json(&batch);
-        assert_eq!(rows[0], vec![Value::from(1), Value::from("x"), Value::from("1970-01-01T00:00:00.010")]);
+        assert_eq!(
+            rows[0],
+            vec![Value::from(1), Value::from("x"), Value::from("1970-01-01T00:00:00.010")]
+        );
         assert_eq!(rows[1], vec![Value::Null, Value::from("y"), Value::Null]);
     }
 }

@@ -15,6 +15,7 @@ use crate::format::Encoder;
 use crate::plan::expr::ExprCompiler;
 use crate::plan::properties::format_options;
 use crate::sql::ast::SourceKind;
+use crate::catalog::SourceDef;
 use crate::topics::{Record, partition_for_key};
 use crate::types::{ColumnKind, PseudoColumn, SqlType};
 
@@ -107,6 +108,24 @@ impl Engine {
             .zip(provided)
             .map(|(c, v)| v.unwrap_or_else(|| new_null_array(&c.ty.to_arrow(), 1)))
             .collect();
+        let timestamp = timestamp.unwrap_or_else(|| (self.clock)());
+        self.append_row(&source, &arrays, timestamp).map_err(|e| match e.kind {
+            super::EngineErrorKind::Invalid(m) => fail(m),
+            _ => e,
+        })?;
+        Ok(StatementResult::Status(CommandStatus {
+            message: format!("Inserted 1 row into {target}."),
+            command_seq: None,
+            query_id: None,
+            warnings: vec![],
+        }))
+    }
+}
+
+impl Engine {
+    /// Encodes one row (all declared columns, keys first, one-element arrays) in the source's formats and appends
+    /// it to the source's topic, partitioned by key as Kafka's default partitioner would.
+    pub(super) fn append_row(&self, source: &SourceDef, arrays: &[ArrayRef], timestamp: i64) -> Result<(), EngineError> {
         let key_count = source.schema.key_count();
         let fields = |kind: ColumnKind| -> Vec<(String, SqlType)> {
             source
@@ -117,48 +136,59 @@ impl Engine {
                 .map(|c| (c.name.clone(), c.ty.clone()))
                 .collect()
         };
-        let mut key_encoder = Encoder::new(&format_options(&source.key_format)?, &fields(ColumnKind::Key), true)
-            .map_err(|e| fail(e.to_string()))?;
-        let mut value_encoder = Encoder::new(
-            &format_options(&source.value_format)?,
-            &fields(ColumnKind::Value),
-            false,
-        )
-        .map_err(|e| fail(e.to_string()))?;
-        let key = key_encoder
-            .encode(&arrays[..key_count], 1)
-            .map_err(|e| fail(e.to_string()))?
-            .pop()
-            .flatten();
-        let value = value_encoder
-            .encode(&arrays[key_count..], 1)
-            .map_err(|e| fail(e.to_string()))?
-            .pop()
-            .flatten();
-
+        let invalid = |e: crate::format::FormatError| EngineError::invalid(e.to_string());
+        let mut key_encoder =
+            Encoder::new(&format_options(&source.key_format)?, &fields(ColumnKind::Key), true).map_err(invalid)?;
+        let mut value_encoder =
+            Encoder::new(&format_options(&source.value_format)?, &fields(ColumnKind::Value), false).map_err(invalid)?;
+        let key = key_encoder.encode(&arrays[..key_count], 1).map_err(invalid)?.pop().flatten();
+        let value = value_encoder.encode(&arrays[key_count..], 1).map_err(invalid)?.pop().flatten();
         let partitions = self
             .store
             .describe_topic(&source.topic)?
             .map(|t| t.partitions)
-            .ok_or_else(|| fail(format!("its topic {} does not exist.", source.topic)))?;
+            .ok_or_else(|| EngineError::invalid(format!("its topic {} does not exist.", source.topic)))?;
         let partition = match &key {
             Some(k) => partition_for_key(k, partitions),
             None => 0,
         };
         let record = Record {
-            timestamp: timestamp.unwrap_or_else(|| (self.clock)()),
+            timestamp,
             key,
             value,
             headers: vec![],
         };
-        self.store
-            .append(&source.topic, partition, std::slice::from_ref(&record), None)?;
-        Ok(StatementResult::Status(CommandStatus {
-            message: format!("Inserted 1 row into {target}."),
-            command_seq: None,
-            query_id: None,
-            warnings: vec![],
-        }))
+        self.store.append(&source.topic, partition, std::slice::from_ref(&record), None)?;
+        Ok(())
+    }
+
+    /// Inserts one row given as a JSON object (`/inserts-stream`): column names match case-insensitively,
+    /// missing columns are null, values follow the JSON format's coercions.
+    pub fn insert_json(&self, target: &str, row: &[u8]) -> Result<(), EngineError> {
+        let source = self.catalog.read().source(target).cloned().ok_or_else(|| {
+            EngineError::not_found(format!("Cannot insert values into an unknown stream/table: `{target}`"))
+        })?;
+        if source.kind != SourceKind::Stream {
+            return Err(EngineError::invalid(format!(
+                "Cannot insert into {target}: inserts-stream only accepts streams, and {target} is a table."
+            )));
+        }
+        if source.is_source {
+            return Err(EngineError::invalid(format!("{target} is read-only.")));
+        }
+        let fields: Vec<(String, SqlType)> =
+            source.schema.columns().iter().map(|c| (c.name.clone(), c.ty.clone())).collect();
+        let options = crate::format::FormatOptions::new(crate::format::FormatKind::Json);
+        let mut decoder = crate::format::Decoder::new(&options, &fields, false)
+            .map_err(|e| EngineError::invalid(e.to_string()))?;
+        let decoded = decoder.decode(&[Some(row)]);
+        if let Some((_, e)) = decoded.errors.first() {
+            return Err(EngineError::invalid(e.to_string()));
+        }
+        if !decoded.null_rows.is_empty() {
+            return Err(EngineError::invalid("Expected a JSON object with column values, got null."));
+        }
+        self.append_row(&source, &decoded.arrays, (self.clock)())
     }
 }
 

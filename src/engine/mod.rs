@@ -331,6 +331,17 @@ impl Engine {
         (self.clock)()
     }
 
+    /// Every statement accepted into the command log, oldest first.
+    pub fn logged_statements(&self) -> Result<Vec<ParsedStatement>, EngineError> {
+        let mut out = Vec::new();
+        for cmd in self.log.read_all()? {
+            if let Ok(stmts) = crate::sql::parse(&cmd.statement) {
+                out.extend(stmts);
+            }
+        }
+        Ok(out)
+    }
+
     /// The processing-log (dead-letter) stream.
     pub fn processing_log(&self) -> &SourceDef {
         &self.processing_log

@@ -108,7 +108,8 @@ pub fn render(result: &StatementResult, text: &str, statement: &Statement) -> Va
     entity
 }
 
-fn command_id(statement: &Statement) -> String {
+/// ksqlDB's command id: `<type>/<backticked name>/<action>`.
+pub fn command_id(statement: &Statement) -> String {
     match statement {
         Statement::CreateSource(c) => format!("{}/`{}`/create", c.kind.as_str().to_lowercase(), c.name),
         Statement::CreateAsSelect(c) => format!("{}/`{}`/create", c.kind.as_str().to_lowercase(), c.name),

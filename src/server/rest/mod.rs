@@ -2,9 +2,11 @@
 
 mod entities;
 mod errors;
+mod inserts;
 mod ksql;
 mod query;
 mod rows;
+mod status;
 
 use std::sync::Arc;
 
@@ -85,6 +87,10 @@ pub fn router(state: AppState) -> Router {
         .route("/query", post(query::query))
         .route("/query-stream", post(query::query_stream))
         .route("/close-query", post(query::close_query))
+        .route("/inserts-stream", post(inserts::inserts_stream))
+        .route("/status", get(status::all))
+        .route("/status/{kind}/{entity}/{action}", get(status::one))
+        .route("/is_valid_property/{name}", get(status::is_valid_property))
         .with_state(state)
 }
 

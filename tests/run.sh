@@ -45,3 +45,6 @@ cargo test --all-targets -- --test-threads "${WEIR_TEST_THREADS:-2}"
 TARGET="${CARGO_TARGET_DIR:-target}"
 log "semantics cases"
 "$TARGET/debug/weir" test-cases tests/cases
+
+log "end-to-end tests with real clients (curl, ksql-python-ng, httpx over HTTP/2)"
+WEIR_BIN="$TARGET/debug/weir" "$WEIR_TEST_PYTHON" -m pytest tests/e2e -q -p no:cacheprovider -p no:warnings

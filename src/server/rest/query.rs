@@ -177,29 +177,24 @@ pub async fn query_stream(
             if handle.push {
                 meta["queryId"] = Value::String(handle.id.clone());
             }
-            let (open, sep, close) = if json_array {
-                ("[", ",\n", "]\n")
-            } else {
-                ("", "\n", "")
-            };
-            let head = stream::once(async move { Bytes::from(format!("{open}{meta}")) });
+            // Delimited: every line is complete when written, so line-reading clients see rows at once.
+            // JSON: one array, elements separated by ",\n".
+            let (open, before, after, close) = if json_array { ("[", ",\n", "", "]\n") } else { ("", "", "\n", "") };
+            let head = stream::once(async move { Bytes::from(format!("{open}{meta}{}", if json_array { "" } else { "\n" })) });
             let rows = push_messages(handle, shutdown).map(move |m| match m {
                 Out::Rows(rows) => {
                     let mut text = String::new();
                     for r in rows {
-                        text.push_str(sep);
+                        text.push_str(before);
                         text.push_str(&Value::Array(r).to_string());
+                        text.push_str(after);
                     }
                     Bytes::from(text)
                 }
-                Out::End(_) => Bytes::from(if json_array {
-                    close.to_string()
-                } else {
-                    "\n".to_string()
-                }),
+                Out::End(_) => Bytes::from(close),
                 Out::Error(e) => {
                     let err = json!({"@type": "generic_error", "error_code": 50000, "message": e});
-                    Bytes::from(format!("{sep}{err}{}", if json_array { close } else { "\n" }))
+                    Bytes::from(format!("{before}{err}{after}{close}"))
                 }
             });
             let content_type = if json_array { "application/json" } else { DELIMITED };

@@ -11,11 +11,11 @@ use datafusion::arrow::compute::{CastOptions, cast_with_options};
 use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::sql::sqlparser::ast::Expr;
 
+use crate::catalog::SourceDef;
 use crate::format::Encoder;
 use crate::plan::expr::ExprCompiler;
 use crate::plan::properties::format_options;
 use crate::sql::ast::SourceKind;
-use crate::catalog::SourceDef;
 use crate::topics::{Record, partition_for_key};
 use crate::types::{ColumnKind, PseudoColumn, SqlType};
 
@@ -32,9 +32,16 @@ impl Engine {
             EngineError::not_found(format!("Cannot insert values into an unknown stream/table: `{target}`"))
         })?;
         let fail = |m: String| EngineError::invalid(format!("Failed to insert values into '{target}'. {m}"));
+        if source.name == self.processing_log.name {
+            return Err(fail(format!(
+                "Cannot insert values into read-only topic: {}",
+                source.topic
+            )));
+        }
         if source.is_source {
             return Err(fail(format!(
-                "{target} is read-only: it was created with CREATE SOURCE or is a system stream."
+                "Cannot insert values into read-only {}: {target}. It was created with CREATE SOURCE.",
+                source.kind_name().to_lowercase()
             )));
         }
         let names: Vec<String> = match columns {
@@ -125,7 +132,12 @@ impl Engine {
 impl Engine {
     /// Encodes one row (all declared columns, keys first, one-element arrays) in the source's formats and appends
     /// it to the source's topic, partitioned by key as Kafka's default partitioner would.
-    pub(super) fn append_row(&self, source: &SourceDef, arrays: &[ArrayRef], timestamp: i64) -> Result<(), EngineError> {
+    pub(super) fn append_row(
+        &self,
+        source: &SourceDef,
+        arrays: &[ArrayRef],
+        timestamp: i64,
+    ) -> Result<(), EngineError> {
         let key_count = source.schema.key_count();
         let fields = |kind: ColumnKind| -> Vec<(String, SqlType)> {
             source
@@ -139,10 +151,22 @@ impl Engine {
         let invalid = |e: crate::format::FormatError| EngineError::invalid(e.to_string());
         let mut key_encoder =
             Encoder::new(&format_options(&source.key_format)?, &fields(ColumnKind::Key), true).map_err(invalid)?;
-        let mut value_encoder =
-            Encoder::new(&format_options(&source.value_format)?, &fields(ColumnKind::Value), false).map_err(invalid)?;
-        let key = key_encoder.encode(&arrays[..key_count], 1).map_err(invalid)?.pop().flatten();
-        let value = value_encoder.encode(&arrays[key_count..], 1).map_err(invalid)?.pop().flatten();
+        let mut value_encoder = Encoder::new(
+            &format_options(&source.value_format)?,
+            &fields(ColumnKind::Value),
+            false,
+        )
+        .map_err(invalid)?;
+        let key = key_encoder
+            .encode(&arrays[..key_count], 1)
+            .map_err(invalid)?
+            .pop()
+            .flatten();
+        let value = value_encoder
+            .encode(&arrays[key_count..], 1)
+            .map_err(invalid)?
+            .pop()
+            .flatten();
         let partitions = self
             .store
             .describe_topic(&source.topic)?
@@ -158,7 +182,8 @@ impl Engine {
             value,
             headers: vec![],
         };
-        self.store.append(&source.topic, partition, std::slice::from_ref(&record), None)?;
+        self.store
+            .append(&source.topic, partition, std::slice::from_ref(&record), None)?;
         Ok(())
     }
 
@@ -176,17 +201,23 @@ impl Engine {
         if source.is_source {
             return Err(EngineError::invalid(format!("{target} is read-only.")));
         }
-        let fields: Vec<(String, SqlType)> =
-            source.schema.columns().iter().map(|c| (c.name.clone(), c.ty.clone())).collect();
+        let fields: Vec<(String, SqlType)> = source
+            .schema
+            .columns()
+            .iter()
+            .map(|c| (c.name.clone(), c.ty.clone()))
+            .collect();
         let options = crate::format::FormatOptions::new(crate::format::FormatKind::Json);
-        let mut decoder = crate::format::Decoder::new(&options, &fields, false)
-            .map_err(|e| EngineError::invalid(e.to_string()))?;
+        let mut decoder =
+            crate::format::Decoder::new(&options, &fields, false).map_err(|e| EngineError::invalid(e.to_string()))?;
         let decoded = decoder.decode(&[Some(row)]);
         if let Some((_, e)) = decoded.errors.first() {
             return Err(EngineError::invalid(e.to_string()));
         }
         if !decoded.null_rows.is_empty() {
-            return Err(EngineError::invalid("Expected a JSON object with column values, got null."));
+            return Err(EngineError::invalid(
+                "Expected a JSON object with column values, got null.",
+            ));
         }
         self.append_row(&source, &decoded.arrays, (self.clock)())
     }

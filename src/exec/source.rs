@@ -108,8 +108,9 @@ impl SourceDecoder {
                     &self.query_id,
                     ErrorKind::Deserialization,
                     format!(
-                        "Failed to deserialize key from topic: {}. {err}",
-                        records[origin[row]].topic
+                        "Failed to deserialize key from topic: {}. {}",
+                        records[origin[row]].topic,
+                        err.detail()
                     ),
                     &records[origin[row]],
                 ));
@@ -126,8 +127,9 @@ impl SourceDecoder {
                     &self.query_id,
                     ErrorKind::Deserialization,
                     format!(
-                        "Failed to deserialize value from topic: {}. {err}",
-                        records[origin[row]].topic
+                        "Failed to deserialize value from topic: {}. {}",
+                        records[origin[row]].topic,
+                        err.detail()
                     ),
                     &records[origin[row]],
                 ));
@@ -184,12 +186,19 @@ impl SourceDecoder {
                 }
             }
             for row in 0..batch.num_rows() {
-                if !failed[row] && times_i64.is_null(row) {
+                let invalid = if times_i64.is_null(row) {
+                    Some("the TIMESTAMP column is null".to_string())
+                } else if times_i64.value(row) < 0 {
+                    Some(format!("the timestamp {} is negative", times_i64.value(row)))
+                } else {
+                    None
+                };
+                if let Some(reason) = invalid.filter(|_| !failed[row]) {
                     failed[row] = true;
                     dead_letters.push(DeadLetter::for_record(
                         &self.query_id,
                         ErrorKind::Processing,
-                        "Failed to extract timestamp: the TIMESTAMP column is null".into(),
+                        format!("Failed to extract timestamp from row: {reason}"),
                         &records[origin[row]],
                     ));
                 }

@@ -152,7 +152,7 @@ pub fn parse_delimiter(s: &str) -> Result<char, FormatError> {
             "SPACE" => ' ',
             _ => {
                 return Err(FormatError::Config(format!(
-                    "Invalid delimiter value: '{s}'. Delimiter must be a single character or TAB or SPACE. \
+                    "Invalid delimiter value: '{s}'. Delimiter must be a single character or TAB,SPACE. \
                      Example valid value: ';'"
                 )));
             }

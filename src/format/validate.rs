@@ -32,27 +32,26 @@ pub fn validate(options: &FormatOptions, columns: &[(String, SqlType)], is_key: 
     validate_wrapping(options, columns, is_key)
 }
 
-fn column_list(columns: &[(String, SqlType)]) -> String {
-    columns
+/// ksqlDB's rendering of a column list in format errors: ``[`A` INTEGER, `K` STRING KEY]``.
+fn column_list(columns: &[(String, SqlType)], is_key: bool) -> String {
+    let suffix = if is_key { " KEY" } else { "" };
+    let items: Vec<String> = columns
         .iter()
-        .map(|(name, ty)| format!("`{name}` {ty}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+        .map(|(name, ty)| format!("`{name}` {ty}{suffix}"))
+        .collect();
+    format!("[{}]", items.join(", "))
 }
 
 fn validate_none(columns: &[(String, SqlType)], is_key: bool) -> Result<(), FormatError> {
-    if !is_key {
-        return Err(FormatError::Schema(
-            "The 'NONE' format can only be used as a key format (KEY_FORMAT='NONE' for key-less streams); \
-             choose JSON, DELIMITED or KAFKA for the value."
-                .into(),
-        ));
-    }
     if !columns.is_empty() {
+        let fix = if is_key {
+            "Remove the KEY columns or choose another KEY_FORMAT."
+        } else {
+            "Choose JSON, DELIMITED or KAFKA for the value."
+        };
         return Err(FormatError::Schema(format!(
-            "The 'NONE' format can only be used when no columns are defined. Got: {}. Remove the KEY columns \
-             or choose another KEY_FORMAT.",
-            column_list(columns)
+            "The 'NONE' format can only be used when no columns are defined. Got: {}. {fix}",
+            column_list(columns, is_key)
         )));
     }
     Ok(())
@@ -78,7 +77,7 @@ fn validate_kafka(columns: &[(String, SqlType)], is_key: bool) -> Result<(), For
         _ => Err(FormatError::Schema(format!(
             "The 'KAFKA' format only supports a single field. Got: {}. Use JSON or DELIMITED for several \
              columns.",
-            column_list(columns)
+            column_list(columns, is_key)
         ))),
     }
 }
@@ -129,7 +128,8 @@ fn validate_wrapping(options: &FormatOptions, columns: &[(String, SqlType)], is_
     }
     let supported = match options.kind {
         FormatKind::Json => true,
-        FormatKind::Kafka | FormatKind::Delimited => !wrap,
+        FormatKind::Delimited => !wrap,
+        FormatKind::Kafka => false,
         FormatKind::None => false,
     };
     if !supported {
@@ -219,8 +219,8 @@ mod tests {
         let e = validate(&opts(FormatKind::Kafka), &cols(&[SqlType::Int, SqlType::String]), true).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "The 'KAFKA' format only supports a single field. Got: `C0` INTEGER, `C1` STRING. Use JSON or \
-             DELIMITED for several columns."
+            "The 'KAFKA' format only supports a single field. Got: [`C0` INTEGER KEY, `C1` STRING KEY]. Use \
+             JSON or DELIMITED for several columns."
         );
     }
 
@@ -229,11 +229,11 @@ mod tests {
         validate(&opts(FormatKind::None), &[], true).unwrap();
         let e = validate(&opts(FormatKind::None), &cols(&[SqlType::Int]), true).unwrap_err();
         assert!(
-            e.to_string().contains("no columns are defined. Got: `C0` INTEGER"),
+            e.to_string().contains("no columns are defined. Got: [`C0` INTEGER"),
             "{e}"
         );
-        let e = validate(&opts(FormatKind::None), &[], false).unwrap_err();
-        assert!(e.to_string().contains("only be used as a key format"), "{e}");
+        let e = validate(&opts(FormatKind::None), &cols(&[SqlType::Int]), false).unwrap_err();
+        assert!(e.to_string().contains("Got: [`C0` INTEGER]. Choose JSON"), "{e}");
     }
 
     #[test]
@@ -297,12 +297,28 @@ mod tests {
         let e = validate(&json(true), &one, true).unwrap_err();
         assert!(e.to_string().contains("only applies to values"), "{e}");
         for kind in [FormatKind::Kafka, FormatKind::Delimited] {
-            validate(&opts(kind).with_wrap_single_value(Some(false)), &one, false).unwrap();
             let e = validate(&opts(kind).with_wrap_single_value(Some(true)), &one, false).unwrap_err();
             assert_eq!(
                 e.to_string(),
                 format!("Format '{kind}' does not support 'WRAP_SINGLE_VALUE' set to 'true'.")
             );
         }
+        // DELIMITED values are always unwrapped, so `false` only restates that; KAFKA rejects the property.
+        validate(
+            &opts(FormatKind::Delimited).with_wrap_single_value(Some(false)),
+            &one,
+            false,
+        )
+        .unwrap();
+        let e = validate(
+            &opts(FormatKind::Kafka).with_wrap_single_value(Some(false)),
+            &one,
+            false,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Format 'KAFKA' does not support 'WRAP_SINGLE_VALUE' set to 'false'."
+        );
     }
 }

@@ -70,12 +70,9 @@ pub fn plan_create_source(stmt: &CreateSource, sql: &str, default_partitions: u3
     })?;
     let (mut key_format, value_format) = formats(&stmt.properties, None)?;
     if schema.key_count() == 0 {
-        if stmt.properties.get("KEY_FORMAT").is_some() && key_format.format != "NONE" {
-            return Err(PlanError::invalid(format!(
-                "Key format specified for stream without key columns. Remove KEY_FORMAT='{}' or declare a KEY column.",
-                key_format.format
-            )));
-        }
+        // A keyless stream ignores its record keys, whatever KEY_FORMAT says (as ksqlDB does).
+        crate::format::FormatOptions::parse(&key_format.format, key_format.delimiter.as_deref(), None)
+            .map_err(|e| PlanError::invalid(e.to_string()))?;
         key_format = crate::catalog::FormatSpec::named("NONE");
     }
     validate_formats(&schema, &key_format, &value_format)?;

@@ -30,8 +30,9 @@ impl<'a> ExprCompiler<'a> {
     /// A compiler for expressions over `schema`, whose columns may be qualified with any of `qualifiers`
     /// (the source name, or its alias).
     pub fn new(state: &'a SessionState, schema: SchemaRef, qualifier: Option<&str>) -> Result<Self, PlanError> {
+        // `bare`: the qualifier is already case-normalized; parsing it again would lower-case it.
         let schema = match qualifier {
-            Some(q) => DFSchema::try_from_qualified_schema(q, &schema),
+            Some(q) => DFSchema::try_from_qualified_schema(datafusion::common::TableReference::bare(q), &schema),
             None => DFSchema::try_from(schema.as_ref().clone()),
         }
         .map_err(|e| PlanError::Internal(e.to_string()))?;
@@ -48,19 +49,93 @@ impl<'a> ExprCompiler<'a> {
     }
 
     /// Resolves a dialect expression into a typed logical expression.
-    pub fn logical(&self, expr: &ast::Expr) -> Result<Expr, PlanError> {
-        let position = expr_position(expr);
-        let mut rewritten = expr.clone();
+    pub fn logical(&self, sql: &ast::Expr) -> Result<Expr, PlanError> {
+        let position = expr_position(sql);
+        let mut rewritten = sql.clone();
         rewrite_dialect(&mut rewritten);
         let with_alias = ast::ExprWithAlias {
             expr: rewritten,
             alias: None,
         };
-        let expr = self
-            .state
-            .create_logical_expr_from_sql_expr(with_alias, &self.schema)
-            .map_err(|e| user_error(e, position))?;
-        narrow_integer_literals(expr).map_err(|e| PlanError::Internal(e.to_string()))
+        let expr = match self.state.create_logical_expr_from_sql_expr(with_alias, &self.schema) {
+            Ok(e) => e,
+            Err(e) => return Err(self.explain_function_error(sql, e, position)),
+        };
+        let expr = narrow_integer_literals(expr).map_err(|e| PlanError::Internal(e.to_string()))?;
+        let expr = super::ksql_rules::apply(expr, &self.schema).map_err(|e| with_position(e, position))?;
+        // Type-check now (coercion happens at compilation), so argument errors name the function call.
+        if let Err(e) = self.state.create_physical_expr(expr.clone(), &self.schema) {
+            return Err(self.explain_function_error(sql, e, position));
+        }
+        Ok(expr)
+    }
+
+    /// Rephrases DataFusion's function errors the way ksqlDB words them: an unknown name, or arguments the
+    /// function does not take (listing their types).
+    fn explain_function_error(&self, expr: &ast::Expr, e: DataFusionError, position: Option<Position>) -> PlanError {
+        let text = e.to_string();
+        let named = |prefix: &str| {
+            text.split(prefix)
+                .nth(1)
+                .and_then(|rest| rest.split('\'').next())
+                .map(|n| n.to_ascii_uppercase())
+        };
+        if let Some(name) = named("Invalid function '") {
+            return PlanError::Invalid {
+                message: format!("Can't find any functions with the name '{name}'"),
+                position,
+            };
+        }
+        if let Some(name) = named("Function '") {
+            if let Some(args) = self.argument_types(expr, &name) {
+                return PlanError::Invalid {
+                    message: format!("Function '{name}' does not accept parameters ({}).", args.join(", ")),
+                    position,
+                };
+            }
+        }
+        user_error(e, position)
+    }
+
+    /// The ksqlDB types of the arguments of the first call to `function` inside `expr`.
+    fn argument_types(&self, expr: &ast::Expr, function: &str) -> Option<Vec<String>> {
+        let mut found: Option<Vec<ast::Expr>> = None;
+        let mut copy = expr.clone();
+        let _ = visit_expressions_mut(&mut copy, |e| {
+            if let ast::Expr::Function(f) = e {
+                let matches = f
+                    .name
+                    .0
+                    .last()
+                    .is_some_and(|p| p.to_string().eq_ignore_ascii_case(function));
+                if matches && found.is_none() {
+                    if let FunctionArguments::List(list) = &f.args {
+                        found = Some(
+                            list.args
+                                .iter()
+                                .filter_map(|a| match a {
+                                    FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => Some(x.clone()),
+                                    _ => None,
+                                })
+                                .collect(),
+                        );
+                    }
+                }
+            }
+            ControlFlow::<()>::Continue(())
+        });
+        let args = found?;
+        args.iter()
+            .map(|a| {
+                let logical = self.logical(a).ok()?;
+                let ty = self.data_type(&logical).ok()?;
+                Some(
+                    crate::types::SqlType::from_arrow(&ty)
+                        .map(|t| t.to_string())
+                        .unwrap_or_else(|_| ty.to_string()),
+                )
+            })
+            .collect()
     }
 
     /// The Arrow type a logical expression produces.
@@ -80,7 +155,10 @@ impl<'a> ExprCompiler<'a> {
     pub fn compile(&self, expr: &ast::Expr) -> Result<(Arc<dyn PhysicalExpr>, DataType), PlanError> {
         let position = expr_position(expr);
         let logical = self.logical(expr)?;
-        let physical = self.physical(logical).map_err(|e| with_position(e, position))?;
+        let physical = self
+            .state
+            .create_physical_expr(logical, &self.schema)
+            .map_err(|e| self.explain_function_error(expr, e, position))?;
         let ty = physical
             .data_type(self.schema.as_arrow())
             .map_err(|e| user_error(e, position))?;

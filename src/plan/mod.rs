@@ -7,6 +7,7 @@
 mod create_source;
 mod error;
 pub mod expr;
+mod ksql_rules;
 mod persistent;
 pub mod properties;
 pub mod session;

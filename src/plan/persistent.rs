@@ -83,8 +83,9 @@ pub fn plan_persistent(
         SinkTarget::Create { name, .. } => name.to_string(),
         SinkTarget::Existing(def) => def.name.clone(),
     };
-    let items = expand_projection(query, &source, qualifier)?;
-    let keys = resolve_keys(compiler, query, &source, &items, &sink_name)?;
+    let mut projection = expand_projection(query, &source, qualifier)?;
+    let keys = resolve_keys(compiler, query, &source, &mut projection, &sink_name)?;
+    let items = &projection.items;
 
     // Output columns: keys in key order, then values in projection order.
     let mut columns: Vec<(String, LogicalExpr, String, bool)> = Vec::new();
@@ -102,7 +103,7 @@ pub fn plan_persistent(
     for (name, _, _, _) in &columns {
         if !seen.insert(name.clone()) {
             return Err(PlanError::invalid(format!(
-                "Duplicate column names in the result of the query: `{name}`. Alias one of them with AS."
+                "Duplicate value columns found in schema: `{name}`. Alias one of them with AS."
             )));
         }
         if PseudoColumn::from_name(name).is_some() || name == WINDOWSTART || name == WINDOWEND {
@@ -296,7 +297,7 @@ pub fn plan_transient(state: &SessionState, catalog: &Catalog, query: &Query) ->
         ));
     }
     let input = plan_input(state, catalog, query)?;
-    let items = expand_projection(query, &input.source, &input.qualifier)?;
+    let items = expand_projection(query, &input.source, &input.qualifier)?.items;
     let mut columns = Vec::with_capacity(items.len());
     let mut seen = std::collections::HashSet::new();
     for item in &items {
@@ -364,8 +365,17 @@ struct Item {
     expr: ast::Expr,
 }
 
-fn expand_projection(query: &Query, source: &SourceDef, qualifier: &str) -> Result<Vec<Item>, PlanError> {
+/// The projection after `*` expansion, whether it had a `*`, and the name generator (PARTITION BY keys added for
+/// a `*` projection continue its numbering).
+struct Projection {
+    items: Vec<Item>,
+    has_wildcard: bool,
+    names: NameGenerator,
+}
+
+fn expand_projection(query: &Query, source: &SourceDef, qualifier: &str) -> Result<Projection, PlanError> {
     let mut items = Vec::new();
+    let mut has_wildcard = false;
     let mut generated = NameGenerator::new(&source.schema);
     let star = |items: &mut Vec<Item>| {
         // With PARTITION BY, ksqlDB puts the old key columns after the value columns.
@@ -387,7 +397,10 @@ fn expand_projection(query: &Query, source: &SourceDef, qualifier: &str) -> Resu
     };
     for item in &query.projection {
         match item {
-            SelectItem::Wildcard(_) => star(&mut items),
+            SelectItem::Wildcard(_) => {
+                has_wildcard = true;
+                star(&mut items)
+            }
             SelectItem::QualifiedWildcard(kind, _) => {
                 let name = kind.to_string();
                 let name = name.trim_end_matches(".*").trim_matches('`').trim_matches('"');
@@ -415,7 +428,11 @@ fn expand_projection(query: &Query, source: &SourceDef, qualifier: &str) -> Resu
             }),
         }
     }
-    Ok(items)
+    Ok(Projection {
+        items,
+        has_wildcard,
+        names: generated,
+    })
 }
 
 /// ksqlDB's name for an unaliased select item: a column's own name, a struct field's name, or none.
@@ -483,9 +500,10 @@ fn resolve_keys(
     compiler: &ExprCompiler<'_>,
     query: &Query,
     source: &SourceDef,
-    items: &[Item],
+    projection: &mut Projection,
     sink: &str,
 ) -> Result<Keys, PlanError> {
+    let items = &projection.items;
     let item_exprs: Vec<LogicalExpr> = items
         .iter()
         .map(|i| compiler.logical(&i.expr))
@@ -504,14 +522,13 @@ fn resolve_keys(
         });
     }
 
-    // (expression, text, name when it is a plain column)
-    let wanted: Vec<(LogicalExpr, String)> = if query.partition_by.is_empty() {
+    let wanted: Vec<(LogicalExpr, String, Option<String>)> = if query.partition_by.is_empty() {
         source
             .schema
             .key_columns()
             .map(|c| {
                 let e = ast::Expr::Identifier(ast::Ident::with_quote('`', &c.name));
-                compiler.logical(&e).map(|l| (l, c.name.clone()))
+                compiler.logical(&e).map(|l| (l, c.name.clone(), Some(c.name.clone())))
             })
             .collect::<Result<_, _>>()?
     } else {
@@ -521,7 +538,7 @@ fn resolve_keys(
             .map(|e| {
                 compiler
                     .logical(e)
-                    .map(|l| (l, e.to_string()))
+                    .map(|l| (l, e.to_string(), implicit_name(e)))
                     .map_err(|err| match err {
                         PlanError::Invalid { message, position } if message.contains("cannot be resolved") => {
                             PlanError::Invalid {
@@ -540,7 +557,7 @@ fn resolve_keys(
     let mut columns = Vec::new();
     let mut projection_items = Vec::new();
     let mut missing = Vec::new();
-    for (expr, text) in wanted {
+    for (expr, text, implicit) in wanted {
         let matches: Vec<usize> = item_exprs
             .iter()
             .enumerate()
@@ -548,6 +565,11 @@ fn resolve_keys(
             .map(|(i, _)| i)
             .collect();
         match matches.as_slice() {
+            // With `SELECT *` and PARTITION BY, ksqlDB adds the new key column itself.
+            [] if projection.has_wildcard && !query.partition_by.is_empty() => {
+                let name = implicit.unwrap_or_else(|| projection.names.next());
+                columns.push(KeyColumn { name, expr, text });
+            }
             [] => missing.push(text),
             [i] => {
                 projection_items.push(*i);
@@ -611,14 +633,16 @@ fn sink_definition(
 ) -> Result<SourceDef, PlanError> {
     check_allowed(props, SINK_PROPERTIES)?;
     let (mut key_format, value_format) = formats(props, Some((&source.key_format, &source.value_format)))?;
+    let explicit_key_format = props.get("KEY_FORMAT").is_some() || props.get("FORMAT").is_some();
     if schema.key_count() == 0 {
-        if partitioned_by_null && props.get("KEY_FORMAT").is_some() {
-            return Err(PlanError::invalid(
-                "Key format specified for stream without key columns.",
-            ));
+        if partitioned_by_null && explicit_key_format && key_format.format != "NONE" {
+            return Err(PlanError::invalid(format!(
+                "Key format specified for stream without key columns. PARTITION BY NULL leaves no key: remove KEY_FORMAT='{}' or use 'NONE'.",
+                key_format.format
+            )));
         }
         key_format = FormatSpec::named("NONE");
-    } else if key_format.format == "NONE" {
+    } else if key_format.format == "NONE" && !explicit_key_format {
         // A keyless source re-keyed by PARTITION BY gets ksqlDB's default key format.
         key_format = FormatSpec::named("KAFKA");
     }

@@ -107,7 +107,7 @@ pub fn formats(
         .or_else(|| inherited.map(|(_, v)| v.format.clone()))
         .ok_or_else(|| {
             PlanError::invalid(
-                "Missing required property \"VALUE_FORMAT\" which has no default value. Add it to the WITH clause, e.g. WITH (VALUE_FORMAT='JSON').",
+                "Statement is missing the 'VALUE_FORMAT' property from the WITH clause. Add it, e.g. WITH (VALUE_FORMAT='JSON').",
             )
         })?;
     let mut key = FormatSpec::named(&key_name);
@@ -179,7 +179,7 @@ pub fn timestamp_spec(props: &WithProperties, schema: &LogicalSchema) -> Result<
         (SqlType::String, Some(_)) => {}
         (SqlType::String, None) => {
             return Err(PlanError::invalid(format!(
-                "The TIMESTAMP column {name} is a STRING, so TIMESTAMP_FORMAT is required, e.g. TIMESTAMP_FORMAT='yyyy-MM-dd''T''HH:mm:ss'."
+                "Timestamp column, `{name}`, should be LONG(INT64), TIMESTAMP, or a String with a timestamp_format specified. Add TIMESTAMP_FORMAT, e.g. TIMESTAMP_FORMAT='yyyy-MM-dd''T''HH:mm:ss'."
             )));
         }
         (SqlType::BigInt | SqlType::Timestamp, Some(_)) => {

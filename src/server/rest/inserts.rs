@@ -34,7 +34,11 @@ pub async fn inserts_stream(State(state): State<AppState>, body: Body) -> Result
             Some(Ok(chunk)) => buffer.extend_from_slice(&chunk),
             Some(Err(e)) => return Err(ApiError::bad_request(format!("Could not read the request body: {e}"))),
             None if !buffer.iter().all(u8::is_ascii_whitespace) => break parse_target(&std::mem::take(&mut buffer))?,
-            None => return Err(ApiError::bad_request("The request body is empty: send {\"target\": \"STREAM\"} first.")),
+            None => {
+                return Err(ApiError::bad_request(
+                    "The request body is empty: send {\"target\": \"STREAM\"} first.",
+                ));
+            }
         }
     };
     {
@@ -92,7 +96,13 @@ fn parse_target(line: &[u8]) -> Result<String, ApiError> {
 }
 
 /// Inserts one row and queues its acknowledgement. Returns false when the client is gone.
-async fn insert_and_ack(engine: &std::sync::Arc<Engine>, target: &str, line: Vec<u8>, seq: u64, tx: &mpsc::Sender<Bytes>) -> bool {
+async fn insert_and_ack(
+    engine: &std::sync::Arc<Engine>,
+    target: &str,
+    line: Vec<u8>,
+    seq: u64,
+    tx: &mpsc::Sender<Bytes>,
+) -> bool {
     let engine = engine.clone();
     let target = target.to_string();
     let outcome = tokio::task::spawn_blocking(move || engine.insert_json(&target, &line)).await;
@@ -106,7 +116,9 @@ async fn insert_and_ack(engine: &std::sync::Arc<Engine>, target: &str, line: Vec
             };
             json!({"status": "error", "seq": seq, "@type": "generic_error", "error_code": code, "message": e.to_string()})
         }
-        Err(e) => json!({"status": "error", "seq": seq, "@type": "generic_error", "error_code": 50000, "message": e.to_string()}),
+        Err(e) => {
+            json!({"status": "error", "seq": seq, "@type": "generic_error", "error_code": 50000, "message": e.to_string()})
+        }
     };
     tx.send(Bytes::from(format!("{ack}\n"))).await.is_ok()
 }

@@ -179,8 +179,13 @@ pub async fn query_stream(
             }
             // Delimited: every line is complete when written, so line-reading clients see rows at once.
             // JSON: one array, elements separated by ",\n".
-            let (open, before, after, close) = if json_array { ("[", ",\n", "", "]\n") } else { ("", "", "\n", "") };
-            let head = stream::once(async move { Bytes::from(format!("{open}{meta}{}", if json_array { "" } else { "\n" })) });
+            let (open, before, after, close) = if json_array {
+                ("[", ",\n", "", "]\n")
+            } else {
+                ("", "", "\n", "")
+            };
+            let head =
+                stream::once(async move { Bytes::from(format!("{open}{meta}{}", if json_array { "" } else { "\n" })) });
             let rows = push_messages(handle, shutdown).map(move |m| match m {
                 Out::Rows(rows) => {
                     let mut text = String::new();

@@ -128,6 +128,18 @@ impl<'a> StatementParser<'a> {
                 query: Box::new(query),
             }));
         }
+        if matches!(next.token, Token::EOF | Token::SemiColon) {
+            // ksqlDB would read the columns from a schema registry; the planner explains that they are needed.
+            return Ok(Statement::CreateSource(CreateSource {
+                kind,
+                name,
+                or_replace,
+                if_not_exists,
+                is_source,
+                columns: vec![],
+                properties,
+            }));
+        }
         let message = format!(
             "Expected a column list (name type, ...) or AS SELECT, found {}; Weir needs the columns declared, \
              it does not read them from a schema registry",
@@ -339,8 +351,14 @@ impl<'a> StatementParser<'a> {
             let extended = eat_word(&mut self.p, "EXTENDED");
             return Ok(Statement::Show { what, extended });
         }
+        // `DESCRIBE EXTENDED name` (ksqlDB's order) and `DESCRIBE name EXTENDED` both work.
+        let extended_first =
+            peek_word(&self.p, "EXTENDED") && !matches!(self.p.peek_nth_token(1).token, Token::EOF | Token::SemiColon);
+        if extended_first {
+            self.p.advance_token();
+        }
         let (name, _) = parse_name(&mut self.p, "a stream or table name after DESCRIBE")?;
-        let extended = eat_word(&mut self.p, "EXTENDED");
+        let extended = extended_first || eat_word(&mut self.p, "EXTENDED");
         Ok(Statement::Describe { name, extended })
     }
 

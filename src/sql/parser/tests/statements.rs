@@ -87,16 +87,16 @@ fn key_constraints_are_left_to_the_planner_to_match_with_the_kind() {
 }
 
 #[test]
-fn create_without_columns_is_refused_clearly() {
-    assert_error(
-        "CREATE STREAM s WITH (kafka_topic='t', value_format='avro')",
-        "Expected a column list (name type, ...) or AS SELECT, found end of statement",
-        1,
-        60,
-    );
-    let e = super::fails("CREATE STREAM s WITH (kafka_topic='t');");
+fn create_without_columns_parses_so_the_planner_can_explain() {
+    // ksqlDB would read the columns from a schema registry; Weir's planner says they must be declared.
+    match one("CREATE STREAM s WITH (kafka_topic='t', value_format='avro')") {
+        Statement::CreateSource(c) => assert!(c.columns.is_empty()),
+        other => panic!("{other:?}"),
+    }
+    // Anything else after the name is still a parse error with a position.
+    let e = super::fails("CREATE STREAM s WITH (kafka_topic='t') garbage;");
     assert!(e.message.contains("schema registry"), "{e}");
-    assert_eq!((e.line, e.column), (1, 39));
+    assert_eq!(e.line, 1);
 }
 
 #[test]

@@ -160,10 +160,17 @@ fn rewrite(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>, PlanError> {
             left,
             op: Operator::Divide,
             right,
-        }) => match (type_of(&left, schema), type_of(&right, schema)) {
-            (Some(DataType::Decimal128(p1, s1)), Some(DataType::Decimal128(p2, s2))) => {
-                Ok(Transformed::yes(decimal_divide(*left, (p1, s1), *right, (p2, s2))))
-            }
+        }) => match (
+            type_of(&left, schema).and_then(|t| as_decimal(&t)),
+            type_of(&right, schema).and_then(|t| as_decimal(&t)),
+        ) {
+            // At least one side is a DECIMAL and the other a DECIMAL or an integer: ksqlDB's decimal division.
+            (Some((l, l_dec)), Some((r, r_dec))) if l_dec || r_dec => Ok(Transformed::yes(decimal_divide(
+                to_decimal(*left, l),
+                l,
+                to_decimal(*right, r),
+                r,
+            ))),
             _ => Ok(Transformed::no(Expr::BinaryExpr(BinaryExpr {
                 left,
                 op: Operator::Divide,
@@ -215,6 +222,24 @@ fn rewrite(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>, PlanError> {
         }
         other => Ok(Transformed::no(other)),
     }
+}
+
+/// The decimal type of a DECIMAL or integer operand (INT is DECIMAL(10, 0), BIGINT DECIMAL(19, 0), as in ksqlDB),
+/// and whether it already is a DECIMAL.
+fn as_decimal(t: &DataType) -> Option<((u8, i8), bool)> {
+    match t {
+        DataType::Decimal128(p, s) => Some(((*p, *s), true)),
+        DataType::Int8 | DataType::Int16 | DataType::Int32 => Some(((10, 0), false)),
+        DataType::Int64 => Some(((19, 0), false)),
+        _ => None,
+    }
+}
+
+fn to_decimal(e: Expr, (p, s): (u8, i8)) -> Expr {
+    Expr::Cast(datafusion::logical_expr::Cast::new(
+        Box::new(e),
+        DataType::Decimal128(p, s),
+    ))
 }
 
 /// `DECIMAL / DECIMAL` with ksqlDB's result type: scale `max(6, s1 + p2 + 1)`, precision `p1 - s1 + s2 + scale`

@@ -86,13 +86,13 @@ impl<'a> ExprCompiler<'a> {
                 position,
             };
         }
-        if let Some(name) = named("Function '") {
-            if let Some(args) = self.argument_types(expr, &name) {
-                return PlanError::Invalid {
-                    message: format!("Function '{name}' does not accept parameters ({}).", args.join(", ")),
-                    position,
-                };
-            }
+        if let Some(name) = named("Function '")
+            && let Some(args) = self.argument_types(expr, &name)
+        {
+            return PlanError::Invalid {
+                message: format!("Function '{name}' does not accept parameters ({}).", args.join(", ")),
+                position,
+            };
         }
         user_error(e, position)
     }
@@ -108,18 +108,19 @@ impl<'a> ExprCompiler<'a> {
                     .0
                     .last()
                     .is_some_and(|p| p.to_string().eq_ignore_ascii_case(function));
-                if matches && found.is_none() {
-                    if let FunctionArguments::List(list) = &f.args {
-                        found = Some(
-                            list.args
-                                .iter()
-                                .filter_map(|a| match a {
-                                    FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => Some(x.clone()),
-                                    _ => None,
-                                })
-                                .collect(),
-                        );
-                    }
+                if matches
+                    && found.is_none()
+                    && let FunctionArguments::List(list) = &f.args
+                {
+                    found = Some(
+                        list.args
+                            .iter()
+                            .filter_map(|a| match a {
+                                FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => Some(x.clone()),
+                                _ => None,
+                            })
+                            .collect(),
+                    );
                 }
             }
             ControlFlow::<()>::Continue(())

@@ -290,12 +290,12 @@ fn check_case_branches(case: &Case, schema: &DFSchema) -> Result<(), PlanError> 
         .map(|(_, then)| then.as_ref())
         .chain(case.else_expr.as_deref())
         .filter_map(|e| type_of(e, schema).as_ref().and_then(family));
-    if let Some(first) = families.next() {
-        if families.any(|f| f != first) {
-            return Err(PlanError::invalid(
-                "Invalid Case expression. Type for all 'THEN' clauses should be the same.",
-            ));
-        }
+    if let Some(first) = families.next()
+        && families.any(|f| f != first)
+    {
+        return Err(PlanError::invalid(
+            "Invalid Case expression. Type for all 'THEN' clauses should be the same.",
+        ));
     }
     Ok(())
 }

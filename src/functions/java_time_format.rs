@@ -782,12 +782,16 @@ fn parse_field(
         let start = *pos;
         // Proleptic years may be negative; wide year fields may carry an explicit sign (Java's EXCEEDS_PAD).
         let mut sign = 1;
+        let mut plus = false;
         match text.get(*pos) {
             Some('-') if c == 'u' && n != 2 => {
                 sign = -1;
                 *pos += 1;
             }
-            Some('+') if matches!(c, 'y' | 'u') && n >= 4 => *pos += 1,
+            Some('+') if matches!(c, 'y' | 'u') && n >= 4 => {
+                plus = true;
+                *pos += 1;
+            }
             _ => {}
         }
         let available = text[*pos..].iter().take_while(|ch| ch.is_ascii_digit()).count();
@@ -798,6 +802,15 @@ fn parse_field(
         };
         if available < take || take == 0 {
             return Err(format!("expected {take} digit(s) at index {}", *pos));
+        }
+        // Java's strict EXCEEDS_PAD years (`yyyy`): more digits than the pattern's need a `+`, and a `+` needs them.
+        if matches!(c, 'y' | 'u') && n >= 4 && sign == 1 {
+            if plus && take <= n {
+                return Err(format!("a '+' sign needs more than {n} year digits at index {start}"));
+            }
+            if !plus && take > n {
+                return Err(format!("more than {n} year digits need a '+' sign at index {start}"));
+            }
         }
         let digits: String = text[*pos..*pos + take].iter().collect();
         *pos += take;
@@ -934,6 +947,11 @@ mod tests {
 
     #[test]
     fn parses_common_patterns() {
+        // `yyyy` years beyond four digits need a `+`, and a `+` needs them (Java's strict EXCEEDS_PAD).
+        assert_eq!(parse("yyyy-MM-dd", "+10000-01-01", "UTC"), Ok(253_402_300_800_000));
+        assert!(parse("yyyy-MM-dd", "10000-01-01", "UTC").is_err());
+        assert!(parse("yyyy-MM-dd", "+2024-01-01", "UTC").is_err());
+        assert_eq!(parse("yyyyMMdd", "20240229", "UTC"), Ok(T - 47_109_007));
         assert_eq!(
             parse("yyyy-MM-dd HH:mm:ss.SSS", "2024-02-29 13:05:09.007", "UTC"),
             Ok(T)

@@ -39,7 +39,9 @@
 //!   scale, `TIMESTAMP` as `yyyy-MM-dd'T'HH:mm:ss.SSS` (UTC), `DATE` as `yyyy-MM-dd`, `TIME` as Java's
 //!   `LocalTime` of the whole seconds (`10:00`, `10:00:01`), collections as Java's `toString` of ksqlDB's values
 //!   (`[1, null]`, `{a=1, b=2}`, `Struct{F0=1,f1=x}` skipping NULL fields; elements print as Java objects:
-//!   `java.sql.Timestamp` `1970-01-01 00:00:00.01`, decimals with `BigDecimal.toString`).
+//!   `java.sql.Timestamp` `1970-01-01 00:00:00.01`, decimals with `BigDecimal.toString`). Weir assumes a JVM
+//!   in UTC for those element forms, and prints map entries in stored order where ksqlDB's `HashMap`s print
+//!   in hash order.
 //! - `STRING` to `TIMESTAMP`: `yyyy-MM-dd'T'HH:mm:ss.SSS` with partial forms (`2020`, `2020-05`, `2020-05-26`,
 //!   `2020-05-26T10`, ...), an optional trailing `Z` and an optional offset (`+0200`, `-07:00`); no offset is
 //!   UTC. `DATE`: `yyyy-MM-dd` or `yyyy`/`yyyy-MM`, strictly valid. `TIME`: `HH:mm[:ss[.fraction]]`.

@@ -779,3 +779,25 @@ fn direct_column_cast() {
         Err(DataFusionError::Plan(m)) if m == "Cast of INTEGER to BOOLEAN is not supported"
     ));
 }
+
+/// A literal that cannot be cast fails when the query runs, not when it is planned and optimised (constant
+/// folding keeps the call), so the engine can turn it into NULL per row.
+#[test]
+fn bad_literals_fail_at_execution_not_planning() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let ctx = crate::functions::session_context();
+        let df = ctx.sql("SELECT ksql_cast('x', 'INTEGER')").await.expect("plans");
+        let plan = df.clone().into_optimized_plan().expect("optimises");
+        assert!(
+            plan.display_indent().to_string().contains("ksql_cast"),
+            "{}",
+            plan.display_indent()
+        );
+        let err = df.collect().await.unwrap_err().to_string();
+        assert!(err.contains("CAST: cannot cast STRING 'x' to INTEGER"), "{err}");
+    });
+}

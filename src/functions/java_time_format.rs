@@ -13,9 +13,11 @@
 //!   past the end of the month is clamped (Java's SMART resolver).
 //!
 //! Zones ([`Zone`]): `UTC`, `GMT`, `UT`, `Z`, fixed offsets (`+02:00`, `-0530`, `+2`), `GMT+2`/`UTC-03:30`,
-//! and IANA region names (`Europe/Paris`) through Arrow's time-zone support (chrono-tz, compiled in by
-//! DataFusion). Zone abbreviations are not known: `z` prints the zone id, and `PST`-style names are rejected
-//! (as Java's `ZoneId.of` does).
+//! and IANA region names (`Europe/Paris`) through chrono-tz. `PST`-style names are rejected as zone ids (as
+//! Java's `ZoneId.of` does). When formatting, `z`/`zz`/`zzz` print the zone's short name at the instant as
+//! Java does: the tz database abbreviation for a region (`PDT`, `CET`, `UTC`), the offset id for a fixed offset
+//! (`Z`, `+02:00`), `GMT+02:00` for a prefixed offset; `zzzz` (Java's long name, `Pacific Daylight Time`) and
+//! `VV` print Java's normalised zone id (`America/Los_Angeles`, `+02:00`, `GMT+02:00`).
 
 use std::str::FromStr;
 
@@ -23,7 +25,7 @@ use chrono::{
     DateTime, Datelike, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeDelta, TimeZone,
     Timelike,
 };
-use datafusion::arrow::array::timezone::Tz;
+use chrono_tz::{OffsetName, Tz};
 
 /// Errors are plain messages; the SQL functions wrap them with their name and the offending value.
 pub type FormatResult<T> = std::result::Result<T, String>;
@@ -55,7 +57,10 @@ const DAYS: [&str; 7] = [
 /// A time zone: a fixed offset or an IANA region.
 #[derive(Debug, Clone)]
 pub struct Zone {
-    id: String,
+    /// Java's normalised id (`ZoneId.getId()`): `Z`, `+02:00`, `GMT+02:00`, `UTC`, `Europe/Paris`.
+    java_id: String,
+    /// The short name of a zone whose name does not depend on the instant (all but regions).
+    short_name: String,
     kind: ZoneKind,
 }
 
@@ -65,12 +70,37 @@ enum ZoneKind {
     Region(Tz),
 }
 
+/// Java's id of a `ZoneOffset`: `Z` for zero, else `+hh:mm` or `+hh:mm:ss`.
+fn offset_id(offset: FixedOffset) -> String {
+    let total = offset.local_minus_utc();
+    if total == 0 {
+        return "Z".into();
+    }
+    let abs = total.unsigned_abs();
+    let (h, m, s) = (abs / 3600, abs / 60 % 60, abs % 60);
+    let sign = if total < 0 { '-' } else { '+' };
+    if s == 0 {
+        format!("{sign}{h:02}:{m:02}")
+    } else {
+        format!("{sign}{h:02}:{m:02}:{s:02}")
+    }
+}
+
 impl Zone {
     /// UTC, the zone used when a function is called without one (ksqlDB uses the server's default zone).
     pub fn utc() -> Self {
         Self {
-            id: "UTC".into(),
+            java_id: "UTC".into(),
+            short_name: "UTC".into(),
             kind: ZoneKind::Fixed(Utc0::OFFSET),
+        }
+    }
+
+    fn fixed(java_id: impl Into<String>, short_name: impl Into<String>, offset: FixedOffset) -> Self {
+        Self {
+            java_id: java_id.into(),
+            short_name: short_name.into(),
+            kind: ZoneKind::Fixed(offset),
         }
     }
 
@@ -78,31 +108,41 @@ impl Zone {
     pub fn parse(id: &str) -> FormatResult<Self> {
         let t = id.trim();
         let upper = t.to_ascii_uppercase();
-        let fixed = |offset| {
-            Ok(Self {
-                id: t.to_string(),
-                kind: ZoneKind::Fixed(offset),
-            })
+        // Java's ids and short names of the zero-offset zones.
+        let named = match upper.as_str() {
+            "Z" => Some(("Z", "Z")),
+            "UTC" => Some(("UTC", "UTC")),
+            "GMT" => Some(("GMT", "GMT")),
+            "UT" => Some(("UT", "UT")),
+            "UCT" => Some(("UCT", "UTC")),
+            "ETC/UTC" => Some(("Etc/UTC", "UTC")),
+            "ETC/GMT" => Some(("Etc/GMT", "GMT")),
+            _ => None,
         };
-        if matches!(
-            upper.as_str(),
-            "Z" | "UTC" | "GMT" | "UT" | "UCT" | "ETC/UTC" | "ETC/GMT"
-        ) {
-            return fixed(Utc0::OFFSET);
+        if let Some((java_id, short)) = named {
+            return Ok(Self::fixed(java_id, short, Utc0::OFFSET));
         }
         for prefix in ["UTC", "GMT", "UT"] {
             if let Some(rest) = upper.strip_prefix(prefix)
                 && rest.starts_with(['+', '-'])
             {
-                return fixed(parse_offset(&t[prefix.len()..])?);
+                let offset = parse_offset(&t[prefix.len()..])?;
+                let java_id = if offset.local_minus_utc() == 0 {
+                    prefix.to_string()
+                } else {
+                    format!("{prefix}{}", offset_id(offset))
+                };
+                return Ok(Self::fixed(java_id.clone(), java_id, offset));
             }
         }
         if t.starts_with(['+', '-']) {
-            return fixed(parse_offset(t)?);
+            let offset = parse_offset(t)?;
+            return Ok(Self::fixed(offset_id(offset), offset_id(offset), offset));
         }
         match Tz::from_str(t) {
             Ok(tz) if !t.is_empty() => Ok(Self {
-                id: t.to_string(),
+                java_id: tz.name().to_string(),
+                short_name: String::new(),
                 kind: ZoneKind::Region(tz),
             }),
             _ => Err(format!(
@@ -112,9 +152,21 @@ impl Zone {
         }
     }
 
-    /// The id as written.
+    /// Java's normalised id (`ZoneId.getId()`), e.g. `+02:00` for `+2`.
     pub fn id(&self) -> &str {
-        &self.id
+        &self.java_id
+    }
+
+    /// Java's short zone name at the UTC time `utc`: the abbreviation in force for a region (`PDT`, `CET`),
+    /// the id otherwise.
+    fn short_name_at(&self, utc: &NaiveDateTime) -> String {
+        match self.kind {
+            ZoneKind::Fixed(_) => self.short_name.clone(),
+            ZoneKind::Region(tz) => match tz.offset_from_utc_datetime(utc).abbreviation() {
+                Some(a) if !a.is_empty() => a.to_string(),
+                _ => self.java_id.clone(),
+            },
+        }
     }
 
     fn offset_at_utc(&self, utc: &NaiveDateTime) -> FixedOffset {
@@ -348,8 +400,12 @@ impl JavaDateFormat {
         let local = utc
             .checked_add_signed(TimeDelta::seconds(offset.local_minus_utc() as i64))
             .ok_or_else(|| format!("timestamp {millis} is out of range"))?;
+        let names = ZoneNames {
+            id: zone.id(),
+            short: zone.short_name_at(&utc),
+        };
         let mut out = String::new();
-        format_items(&self.items, &local, offset, zone, &mut out);
+        format_items(&self.items, &local, offset, &names, &mut out);
         Ok(out)
     }
 
@@ -434,7 +490,13 @@ fn text_style(full: &str, count: usize) -> &str {
     }
 }
 
-fn format_items(items: &[Item], t: &NaiveDateTime, offset: FixedOffset, zone: &Zone, out: &mut String) {
+/// How the zone prints at the instant being formatted.
+struct ZoneNames<'a> {
+    id: &'a str,
+    short: String,
+}
+
+fn format_items(items: &[Item], t: &NaiveDateTime, offset: FixedOffset, zone: &ZoneNames, out: &mut String) {
     for item in items {
         match item {
             Item::Literal(s) => out.push_str(s),
@@ -491,7 +553,8 @@ fn format_items(items: &[Item], t: &NaiveDateTime, offset: FixedOffset, zone: &Z
                         _ => format_offset(out, offset, 2, false),
                     },
                     'O' => format_gmt(out, offset, n == 4),
-                    'z' | 'V' => out.push_str(zone.id()),
+                    'z' if n < 4 => out.push_str(&zone.short),
+                    'z' | 'V' => out.push_str(zone.id),
                     _ => {}
                 }
             }
@@ -719,12 +782,16 @@ fn parse_field(
         let start = *pos;
         // Proleptic years may be negative; wide year fields may carry an explicit sign (Java's EXCEEDS_PAD).
         let mut sign = 1;
+        let mut plus = false;
         match text.get(*pos) {
             Some('-') if c == 'u' && n != 2 => {
                 sign = -1;
                 *pos += 1;
             }
-            Some('+') if matches!(c, 'y' | 'u') && n >= 4 => *pos += 1,
+            Some('+') if matches!(c, 'y' | 'u') && n >= 4 => {
+                plus = true;
+                *pos += 1;
+            }
             _ => {}
         }
         let available = text[*pos..].iter().take_while(|ch| ch.is_ascii_digit()).count();
@@ -735,6 +802,15 @@ fn parse_field(
         };
         if available < take || take == 0 {
             return Err(format!("expected {take} digit(s) at index {}", *pos));
+        }
+        // Java's strict EXCEEDS_PAD years (`yyyy`): more digits than the pattern's need a `+`, and a `+` needs them.
+        if matches!(c, 'y' | 'u') && n >= 4 && sign == 1 {
+            if plus && take <= n {
+                return Err(format!("a '+' sign needs more than {n} year digits at index {start}"));
+            }
+            if !plus && take > n {
+                return Err(format!("more than {n} year digits need a '+' sign at index {start}"));
+            }
         }
         let digits: String = text[*pos..*pos + take].iter().collect();
         *pos += take;
@@ -835,6 +911,35 @@ mod tests {
             "2024-07-01 14:00"
         );
         assert_eq!(fmt("yyyy-MM-dd HH:mm", T, "GMT+2"), "2024-02-29 15:05");
+    }
+
+    #[test]
+    fn zone_names_print_like_java() {
+        // `z` is the short name in force at the instant, not the IANA id.
+        const SUMMER: i64 = 1_526_075_913_000; // 2018-05-11T21:58:33Z
+        assert_eq!(fmt("HH:mm z", SUMMER, "America/Los_Angeles"), "14:58 PDT");
+        assert_eq!(fmt("HH:mm zzz", T, "America/Los_Angeles"), "05:05 PST");
+        assert_eq!(fmt("z zz", T, "Europe/Paris"), "CET CET");
+        assert_eq!(fmt("z", SUMMER, "Europe/Paris"), "CEST");
+        assert_eq!(fmt("z", T, "Etc/UTC"), "UTC");
+        assert_eq!(fmt("z", T, "Asia/Kolkata"), "IST");
+        // Fixed zones print Java's ids.
+        assert_eq!(fmt("z", T, "UTC"), "UTC");
+        assert_eq!(fmt("z", T, "utc"), "UTC");
+        assert_eq!(fmt("z", T, "Z"), "Z");
+        assert_eq!(fmt("z", T, "GMT"), "GMT");
+        assert_eq!(fmt("z", T, "+2"), "+02:00");
+        assert_eq!(fmt("z", T, "-0530"), "-05:30");
+        assert_eq!(fmt("z", T, "+00:00"), "Z");
+        assert_eq!(fmt("z|VV", T, "GMT+2"), "GMT+02:00|GMT+02:00");
+        assert_eq!(fmt("z", T, "UTC+0"), "UTC");
+        // The long form and `VV` print the (normalised) id.
+        assert_eq!(
+            fmt("zzzz|VV", T, "America/Los_Angeles"),
+            "America/Los_Angeles|America/Los_Angeles"
+        );
+        assert_eq!(fmt("VV", T, "+01:02:03"), "+01:02:03");
+        assert_eq!(Zone::parse("+2").unwrap().id(), "+02:00");
         assert_eq!(fmt("yyyy", 253_402_300_800_000, "UTC"), "+10000");
         assert_eq!(fmt("yyyy G", -62_135_596_800_001, "UTC"), "0001 BC");
         assert_eq!(fmt("yyyy-MM-dd", -1, "UTC"), "1969-12-31");
@@ -842,6 +947,11 @@ mod tests {
 
     #[test]
     fn parses_common_patterns() {
+        // `yyyy` years beyond four digits need a `+`, and a `+` needs them (Java's strict EXCEEDS_PAD).
+        assert_eq!(parse("yyyy-MM-dd", "+10000-01-01", "UTC"), Ok(253_402_300_800_000));
+        assert!(parse("yyyy-MM-dd", "10000-01-01", "UTC").is_err());
+        assert!(parse("yyyy-MM-dd", "+2024-01-01", "UTC").is_err());
+        assert_eq!(parse("yyyyMMdd", "20240229", "UTC"), Ok(T - 47_109_007));
         assert_eq!(
             parse("yyyy-MM-dd HH:mm:ss.SSS", "2024-02-29 13:05:09.007", "UTC"),
             Ok(T)

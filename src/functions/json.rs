@@ -3,7 +3,7 @@
 //! The path subset is ksqlDB's: `$` followed by `.name`, `[index]`, `['name']` or `["name"]` steps, no
 //! wildcards or filters. A step applies to an array as an index (non-numeric → NULL) and to an object as a
 //! key. A string leaf is returned unquoted; objects and arrays are returned as compact JSON text in document
-//! order; numbers and booleans as their JSON text.
+//! order; numbers and booleans as their JSON text exactly as written (`1.23450` stays `1.23450`).
 //!
 //! NULL results: missing path, NULL input, a JSON `null` leaf, and a document that is not valid JSON. ksqlDB
 //! raises an error for invalid JSON (which its engine logs and turns into a NULL column) and returns the
@@ -133,10 +133,9 @@ pub(crate) fn extract(doc: &str, steps: &[String]) -> Option<String> {
         b'"' => serde_json::from_str::<String>(text).ok(),
         b'n' => None,
         b'{' | b'[' => Some(minify(text)),
-        b't' | b'f' => Some(text.to_string()),
-        _ => serde_json::from_str::<serde_json::Number>(text)
-            .ok()
-            .map(|n| n.to_string()),
+        // Booleans, and numbers with their text as written (`1.23450`, `1E+5`), as ksqlDB's exact-decimal JSON
+        // parsing keeps them.
+        _ => Some(text.to_string()),
     }
 }
 
@@ -220,7 +219,24 @@ mod tests {
         assert_eq!(eval(&format!("EXTRACTJSONFIELD({doc}, '$.a[2]')")), "[1,2]");
         assert_eq!(eval(&format!("EXTRACTJSONFIELD({doc}, '$[''k.e y'']')")), "true");
         assert_eq!(eval(&format!(r#"EXTRACTJSONFIELD({doc}, '$["a"][1]["b"]')"#)), "x y");
-        assert_eq!(eval(&format!("EXTRACTJSONFIELD({doc}, '$.f')")), "1.5");
+        assert_eq!(eval(&format!("EXTRACTJSONFIELD({doc}, '$.f')")), "1.50");
+        assert_eq!(
+            eval("EXTRACTJSONFIELD('[1.23450, -0, 1E+5, 12345678901234567890123]', '$[0]')"),
+            "1.23450"
+        );
+        assert_eq!(
+            eval("EXTRACTJSONFIELD('[1.23450, -0, 1E+5, 12345678901234567890123]', '$[1]')"),
+            "-0"
+        );
+        assert_eq!(
+            eval("EXTRACTJSONFIELD('[1.23450, -0, 1E+5, 12345678901234567890123]', '$[2]')"),
+            "1E+5"
+        );
+        assert_eq!(
+            eval("EXTRACTJSONFIELD('[1.23450, -0, 1E+5, 12345678901234567890123]', '$[3]')"),
+            "12345678901234567890123"
+        );
+        assert_eq!(eval("EXTRACTJSONFIELD('{\"a\": [ 1.0 , 2.50 ]}', '$.a')"), "[1.0,2.50]");
         assert_eq!(eval(&format!("EXTRACTJSONFIELD({doc}, '$.n')")), "NULL");
         assert_eq!(eval(&format!("EXTRACTJSONFIELD({doc}, '$.a[3]')")), "NULL");
         assert_eq!(eval(&format!("EXTRACTJSONFIELD({doc}, '$.a[-1]')")), "NULL");

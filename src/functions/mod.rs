@@ -12,7 +12,8 @@
 //! `upper`/`lower` under the ksqlDB name, and `CONCAT`, `CONCAT_WS`, `GREATEST`, `LEAST` are DataFusion's
 //! (ignoring NULL arguments, as ksqlDB does). Everything else is Weir's own, in modules by family:
 //! [`string`], [`regexp`], [`math`], [`nulls`], [`json`], [`collections`] and [`time`] (with the Java
-//! pattern translation in [`java_time_format`]).
+//! pattern translation in [`java_time_format`]). [`cast`] holds `ksql_cast`, the planner's form of ksqlDB's
+//! `CAST`, and [`cast::check_cast`], ksqlDB's table of supported casts.
 //!
 //! Errors raised while evaluating are `DataFusionError::Execution` messages that start with the function name
 //! (`SUBSTRING: ...`); argument type mismatches are `DataFusionError::Plan` errors at planning time.
@@ -30,7 +31,9 @@
 //! # let _ = ctx;
 //! ```
 
+pub mod cast;
 pub mod collections;
+mod java_num;
 pub mod java_time_format;
 pub mod json;
 pub mod math;
@@ -155,6 +158,8 @@ static REGISTRY: LazyLock<Registry> = LazyLock::new(|| {
         udf(time::ParseTimestamp::new()),
         udf(time::UnixTimestamp::new()),
         udf(time::FromUnixTime::new()),
+        // `CAST(x AS T)`, which the planner rewrites into `ksql_cast(x, 'T')`.
+        udf(cast::KsqlCast::new()),
     ];
     let mut by_name = HashMap::new();
     for f in &all {
@@ -175,9 +180,15 @@ pub fn all() -> Vec<Arc<ScalarUDF>> {
     REGISTRY.all.clone()
 }
 
-/// The upper-case names of all functions, sorted (for `SHOW FUNCTIONS`).
+/// The upper-case names of all user-callable functions, sorted (for `SHOW FUNCTIONS`); `ksql_cast`, the
+/// planner's form of `CAST`, is not listed (ksqlDB does not list `CAST` either).
 pub fn names() -> Vec<String> {
-    let mut names: Vec<String> = REGISTRY.all.iter().map(|f| f.name().to_ascii_uppercase()).collect();
+    let mut names: Vec<String> = REGISTRY
+        .all
+        .iter()
+        .filter(|f| f.name() != cast::NAME)
+        .map(|f| f.name().to_ascii_uppercase())
+        .collect();
     names.sort();
     names
 }
@@ -270,11 +281,16 @@ mod tests {
         }
         assert!(lookup("Ucase").is_some());
         assert!(lookup("NO_SUCH_FUNCTION").is_none());
-        assert_eq!(all().len(), names().len());
+        assert_eq!(
+            lookup("KSQL_CAST").map(|f| f.name().to_string()).as_deref(),
+            Some("ksql_cast")
+        );
+        assert_eq!(all().len(), names().len() + 1);
+        assert!(!names().contains(&"KSQL_CAST".to_string()));
         let mut unique = names();
         unique.dedup();
-        assert_eq!(unique.len(), all().len(), "duplicate function names");
-        assert_eq!(all().len(), REQUIRED.len());
+        assert_eq!(unique.len(), names().len(), "duplicate function names");
+        assert_eq!(names().len(), REQUIRED.len());
     }
 
     #[test]

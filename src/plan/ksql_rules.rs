@@ -220,11 +220,11 @@ fn rewrite(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>, PlanError> {
         Expr::Cast(cast) => {
             let to = SqlType::from_arrow(cast.field.data_type())
                 .map_err(|e| PlanError::invalid(format!("Unsupported CAST target {}: {e}", cast.field.data_type())))?;
-            if let Some(from) = type_of(&cast.expr, schema) {
-                if from != DataType::Null {
-                    let from = SqlType::from_arrow(&from).map_err(|e| PlanError::invalid(e.to_string()))?;
-                    crate::functions::cast::check_cast(&from, &to).map_err(PlanError::invalid)?;
-                }
+            if let Some(from) = type_of(&cast.expr, schema)
+                && from != DataType::Null
+            {
+                let from = SqlType::from_arrow(&from).map_err(|e| PlanError::invalid(e.to_string()))?;
+                crate::functions::cast::check_cast(&from, &to).map_err(PlanError::invalid)?;
             }
             let udf = crate::functions::lookup(crate::functions::cast::NAME)
                 .ok_or_else(|| PlanError::Internal("ksql_cast is not registered".into()))?;

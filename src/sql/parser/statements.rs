@@ -7,6 +7,7 @@ use super::PResult;
 use super::cursor::{
     eat_word, eat_words, error_at, expect_end, expect_token, expect_word, expected, is_word, peek_word,
 };
+use super::dialect::KsqlDialect;
 use super::idents::{parse_name, parse_name_list};
 use super::source::Source;
 use crate::sql::ast::{
@@ -33,9 +34,9 @@ pub(super) fn position(loc: datafusion::sql::sqlparser::tokenizer::Location) -> 
 }
 
 impl<'a> StatementParser<'a> {
-    pub(super) fn new(source: &'a Source<'a>, tokens: Vec<TokenWithSpan>) -> Self {
-        let p = Parser::new(&super::DIALECT)
-            .with_recursion_limit(super::EXPRESSION_DEPTH_LIMIT)
+    pub(super) fn new(dialect: &'a KsqlDialect, source: &'a Source<'a>, tokens: Vec<TokenWithSpan>) -> Self {
+        let p = Parser::new(dialect)
+            .with_recursion_limit(super::limits::EXPRESSION_DEPTH_LIMIT)
             .with_tokens_with_locations(tokens);
         StatementParser { p, source }
     }

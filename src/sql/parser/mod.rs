@@ -8,7 +8,8 @@
 //! - [`cursor`]: small token-matching helpers shared by every step;
 //! - [`dialect`]: the `sqlparser` dialect that parses ksqlDB's `CAST`, `STRUCT(...)`, `MAP(...)` and lambdas;
 //! - [`types`]: ksqlDB column types into [`SqlType`];
-//! - [`statements`], [`query`], [`window`]: the statements, the `SELECT`, and windows / join windows;
+//! - [`statements`], [`properties`], [`query`], [`window`]: the statements, their `WITH (...)`, the `SELECT`, and
+//!   windows / join windows;
 //! - [`limits`]: the bounds on nesting that keep deep input from overflowing any stack;
 //! - [`errors`]: every failure, ours or `sqlparser`'s, into one [`ParseError`] with line and column.
 
@@ -17,6 +18,7 @@ mod dialect;
 mod errors;
 mod idents;
 mod limits;
+mod properties;
 mod query;
 mod source;
 mod statements;

@@ -104,7 +104,11 @@ fn long_operator_chains_are_bounded() {
     assert!(deepest.to_string().len() > 500);
 
     let e = parse(&chain(128)).unwrap_err();
-    assert!(e.message.starts_with("Expression is nested too deeply (at most 128 levels"), "{e}");
+    assert!(
+        e.message
+            .starts_with("Expression is nested too deeply (at most 128 levels"),
+        "{e}"
+    );
     assert_eq!((e.line, e.column), (1, 8));
     let e = parse(&format!("SELECT a FROM s WHERE x = 1{}", " OR x = 1".repeat(200))).unwrap_err();
     assert!(e.message.starts_with("Expression is nested too deeply"), "{e}");

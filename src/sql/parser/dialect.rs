@@ -14,11 +14,15 @@
 //!   guard.)
 //! - A reserved word that cannot start an expression (`FROM`, `WHERE`, ...) is an error, where `sqlparser` would
 //!   read it as a column name.
+//! - `*` right after `->` is a wildcard, for ksqlDB's `struct->*` select item.
 //! - Lambdas `x => body` and `(x, y) => body` become `Expr::Lambda`; for that, `=>` is not a named-argument
 //!   operator in this dialect.
 //!
 //! `::` casts are not ksqlDB either: `get_next_precedence` reports them as an error pointing at the `::`.
 
+use std::cell::Cell;
+
+use datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken;
 use datafusion::sql::sqlparser::ast::{
     CastKind, DataType, Expr, Ident, LambdaFunction, LambdaFunctionParameter, LambdaSyntax, Map, MapEntry, ObjectName,
     OneOrManyWithParens,
@@ -30,12 +34,20 @@ use datafusion::sql::sqlparser::tokenizer::{Span, Token, Word};
 
 use super::PResult;
 use super::cursor::{error_at, expect_token, expect_word, expected};
+use super::limits::OPERATOR_LIMIT;
 
-/// The dialect every parser in this module uses.
-pub(super) static DIALECT: KsqlDialect = KsqlDialect;
+/// The dialect of one parse. It counts the statement's operators (see [`super::limits`]), so each statement gets
+/// a fresh one.
+#[derive(Debug, Default)]
+pub(super) struct KsqlDialect {
+    operators: Cell<usize>,
+}
 
-#[derive(Debug, Default, Clone, Copy)]
-pub(super) struct KsqlDialect;
+impl KsqlDialect {
+    pub(super) fn new() -> Self {
+        Self::default()
+    }
+}
 
 impl Dialect for KsqlDialect {
     fn is_delimited_identifier_start(&self, ch: char) -> bool {
@@ -94,10 +106,28 @@ impl Dialect for KsqlDialect {
             Token::LParen if starts_query(&parser.peek_nth_token_ref(1).token) => {
                 unsupported("Subqueries are not supported".to_string())
             }
+            // `struct->*` (all fields of a struct): the query parser turns it into a wildcard select item.
+            Token::Mul if parser.get_current_token().token == Token::Arrow => {
+                let token = first.clone();
+                parser.advance_token();
+                Some(Ok(Expr::Wildcard(AttachedToken(token))))
+            }
             Token::Word(_) if second.token == Token::RArrow => Some(parse_lambda(parser)),
             Token::LParen if lambda_params_ahead(parser) => Some(parse_lambda(parser)),
             _ => None,
         }
+    }
+
+    /// Counts operators: a chain such as `a + b + c ...` is built by a loop in `sqlparser`, outside its depth
+    /// guard, so its length is bounded here.
+    fn parse_infix(&self, parser: &mut Parser, _expr: &Expr, _precedence: u8) -> Option<Result<Expr, ParserError>> {
+        let count = self.operators.get() + 1;
+        self.operators.set(count);
+        if count > OPERATOR_LIMIT {
+            let message = format!("Too many operators in one statement (at most {OPERATOR_LIMIT})");
+            return Some(Err(error_at(message, parser.peek_token_ref().span.start)));
+        }
+        None
     }
 
     fn get_next_precedence(&self, parser: &Parser) -> Option<Result<u8, ParserError>> {

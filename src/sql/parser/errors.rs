@@ -26,7 +26,7 @@ pub(super) fn convert(
         ParserError::RecursionLimitExceeded => (
             format!(
                 "Expression nesting is too deep (at most {} levels)",
-                super::EXPRESSION_DEPTH_LIMIT
+                super::limits::EXPRESSION_DEPTH_LIMIT
             ),
             None,
         ),

@@ -8,13 +8,17 @@
 //! - [`cursor`]: small token-matching helpers shared by every step;
 //! - [`dialect`]: the `sqlparser` dialect that parses ksqlDB's `CAST`, `STRUCT(...)`, `MAP(...)` and lambdas;
 //! - [`types`]: ksqlDB column types into [`SqlType`];
-//! - [`statements`], [`query`], [`window`]: the statements, the `SELECT`, and windows / join windows;
+//! - [`statements`], [`properties`], [`query`], [`window`]: the statements, their `WITH (...)`, the `SELECT`, and
+//!   windows / join windows;
+//! - [`limits`]: the bounds on nesting that keep deep input from overflowing any stack;
 //! - [`errors`]: every failure, ours or `sqlparser`'s, into one [`ParseError`] with line and column.
 
 mod cursor;
 mod dialect;
 mod errors;
 mod idents;
+mod limits;
+mod properties;
 mod query;
 mod source;
 mod statements;
@@ -31,22 +35,9 @@ use crate::sql::ast::ParsedStatement;
 use crate::sql::error::ParseError;
 use crate::types::SqlType;
 
-use dialect::DIALECT;
+use dialect::KsqlDialect;
+use limits::{BRACKET_DEPTH_LIMIT, EXPRESSION_DEPTH_LIMIT, EXPRESSION_TREE_DEPTH_LIMIT, PARSER_STACK_BYTES};
 use source::Source;
-
-/// How deeply `sqlparser` may recurse into one expression (its own default, and DataFusion's).
-const EXPRESSION_DEPTH_LIMIT: usize = 50;
-
-/// How deeply parentheses and brackets may nest in one statement, checked on the tokens before parsing. Valid
-/// statements stay well below it (each level is also a level of [`EXPRESSION_DEPTH_LIMIT`]); it guarantees that
-/// no bracket-driven recursion inside `sqlparser`, guarded or not, can go deeper.
-const BRACKET_DEPTH_LIMIT: usize = 64;
-
-/// The stack of the thread statements are parsed on. `sqlparser` recurses once per nesting level with large
-/// frames: measured in a debug build, 49 nested `CASE` need between 4 and 8 MiB, far beyond the 2 MiB of tokio
-/// worker and test threads. A dedicated thread with room to spare makes [`EXPRESSION_DEPTH_LIMIT`] the only
-/// bound that matters; the memory is reserved, not committed, until used.
-const PARSER_STACK_BYTES: usize = 32 * 1024 * 1024;
 
 /// Parses submitted text into its statements, in order.
 ///
@@ -99,7 +90,8 @@ pub fn parse_type(text: &str) -> Result<SqlType, ParseError> {
     let source = Source::new(text);
     let tokens = tokenize(&source)?;
     let end = end_of_input(&tokens);
-    let mut parser = Parser::new(&DIALECT)
+    let dialect = KsqlDialect::new();
+    let mut parser = Parser::new(&dialect)
         .with_recursion_limit(EXPRESSION_DEPTH_LIMIT)
         .with_tokens_with_locations(tokens);
     let result =
@@ -107,7 +99,7 @@ pub fn parse_type(text: &str) -> Result<SqlType, ParseError> {
     result.map_err(|e| errors::convert(e, &parser, end, Some(text.trim().to_string())))
 }
 
-/// Runs `f` on a thread with a [`PARSER_STACK_BYTES`] stack and waits for it. A panic in `sqlparser` (a bug,
+/// Runs `f` on a thread with a [`PARSER_STACK_BYTES`] stack (see [`limits`]) and waits for it. A panic in `sqlparser` (a bug,
 /// never expected) becomes an error instead of taking the caller down.
 fn on_parser_stack<T: Send>(f: impl FnOnce() -> Result<T, ParseError> + Send) -> Result<T, ParseError> {
     let internal = |what: &str| ParseError {
@@ -131,7 +123,8 @@ fn on_parser_stack<T: Send>(f: impl FnOnce() -> Result<T, ParseError> + Send) ->
 /// Tokenizes the whole text once, with locations, and applies the identifier case rule.
 fn tokenize(source: &Source<'_>) -> Result<Vec<TokenWithSpan>, ParseError> {
     let mut tokens = Vec::new();
-    let mut tokenizer = Tokenizer::new(&DIALECT, source.text()).with_unescape(true);
+    let dialect = KsqlDialect::new();
+    let mut tokenizer = Tokenizer::new(&dialect, source.text()).with_unescape(true);
     if let Err(e) = tokenizer.tokenize_with_location_into_buf(&mut tokens) {
         return Err(errors::tokenizer(e, source, &tokens));
     }
@@ -195,7 +188,7 @@ fn end_of_input(tokens: &[TokenWithSpan]) -> Location {
 
 fn parse_chunk(source: &Source<'_>, chunk: Chunk) -> Result<ParsedStatement, ParseError> {
     let text = source.slice(chunk.start, chunk.end).to_string();
-    if let Some(at) = too_deep_bracket(&chunk.tokens) {
+    if let Some(at) = limits::too_deep_bracket(&chunk.tokens) {
         return Err(ParseError {
             message: format!("Nesting is too deep (at most {BRACKET_DEPTH_LIMIT} levels of parentheses and brackets)"),
             line: at.line,
@@ -203,34 +196,30 @@ fn parse_chunk(source: &Source<'_>, chunk: Chunk) -> Result<ParsedStatement, Par
             statement_text: Some(text),
         });
     }
-    let mut parser = statements::StatementParser::new(source, chunk.tokens);
-    match parser.parse_single_statement() {
-        Ok(statement) => Ok(ParsedStatement {
-            statement,
-            text,
-            line: chunk.start.line,
-            column: chunk.start.column,
-        }),
-        Err(e) => Err(errors::convert(e, parser.inner(), chunk.eof, Some(text))),
+    let dialect = KsqlDialect::new();
+    let mut parser = statements::StatementParser::new(&dialect, source, chunk.tokens);
+    let statement = match parser.parse_single_statement() {
+        Ok(statement) => statement,
+        Err(e) => return Err(errors::convert(e, parser.inner(), chunk.eof, Some(text))),
+    };
+    if let Some(at) = limits::too_deep_expression(&statement) {
+        let at = at.unwrap_or(chunk.start);
+        return Err(ParseError {
+            message: format!(
+                "Expression is nested too deeply (at most {EXPRESSION_TREE_DEPTH_LIMIT} levels; each operator in a \
+                 chain such as a + b + c counts as one)"
+            ),
+            line: at.line,
+            column: at.column,
+            statement_text: Some(text),
+        });
     }
-}
-
-/// The first `(` or `[` nested deeper than [`BRACKET_DEPTH_LIMIT`], if any.
-fn too_deep_bracket(tokens: &[TokenWithSpan]) -> Option<Location> {
-    let mut depth = 0usize;
-    for token in tokens {
-        match token.token {
-            Token::LParen | Token::LBracket => {
-                depth += 1;
-                if depth > BRACKET_DEPTH_LIMIT {
-                    return Some(token.span.start);
-                }
-            }
-            Token::RParen | Token::RBracket => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    None
+    Ok(ParsedStatement {
+        statement,
+        text,
+        line: chunk.start.line,
+        column: chunk.start.column,
+    })
 }
 
 /// A statement parse result, before errors are given their final shape.

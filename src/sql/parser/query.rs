@@ -9,7 +9,9 @@
 //! Select items and expressions are `sqlparser`'s; the clauses are ours. `HAVING` and `PARTITION BY` are accepted
 //! in either order (ksqlDB's grammar puts `PARTITION BY` first, its documentation `HAVING`).
 
-use datafusion::sql::sqlparser::ast::Expr;
+use datafusion::sql::sqlparser::ast::{
+    BinaryOperator, Expr, SelectItem, SelectItemQualifiedWildcardKind, WildcardAdditionalOptions,
+};
 use datafusion::sql::sqlparser::parser::Parser;
 use datafusion::sql::sqlparser::tokenizer::Token;
 
@@ -19,6 +21,21 @@ use super::idents::{parse_name, parse_optional_alias};
 use super::statements::{StatementParser, position};
 use crate::sql::ast::{Emit, FromClause, Join, JoinKind, Query, SourceRef};
 
+/// `struct->*` as the wildcard select item over that struct expression, which is what it means: all its fields.
+fn struct_wildcard(item: SelectItem) -> SelectItem {
+    match item {
+        SelectItem::UnnamedExpr(Expr::BinaryOp {
+            left,
+            op: BinaryOperator::Arrow,
+            right,
+        }) if matches!(*right, Expr::Wildcard(_)) => SelectItem::QualifiedWildcard(
+            SelectItemQualifiedWildcardKind::Expr(*left),
+            WildcardAdditionalOptions::default(),
+        ),
+        other => other,
+    }
+}
+
 impl StatementParser<'_> {
     /// Parses a `SELECT`, starting at the `SELECT` keyword.
     pub(super) fn parse_query(&mut self) -> PResult<Query> {
@@ -27,6 +44,7 @@ impl StatementParser<'_> {
             return expected("a select item after SELECT", self.p.peek_token_ref());
         }
         let projection = self.p.parse_comma_separated(Parser::parse_select_item)?;
+        let projection = projection.into_iter().map(struct_wildcard).collect();
         expect_word(&mut self.p, "FROM", " after the select list")?;
         let from = self.parse_from()?;
         let window = if eat_word(&mut self.p, "WINDOW") {
@@ -83,13 +101,18 @@ impl StatementParser<'_> {
         }
     }
 
-    /// `<first> <second> expr, ...` (e.g. `GROUP BY a, b`), or nothing when the first word is absent.
+    /// `<first> <second> expr, ...` (e.g. `GROUP BY a, b`), or nothing when the first word is absent. ksqlDB
+    /// also accepts the list in parentheses, `GROUP BY (a, b)`, which `sqlparser` reads as one tuple.
     fn parse_expr_list(&mut self, first: &str, second: &str) -> PResult<Vec<Expr>> {
         if !eat_word(&mut self.p, first) {
             return Ok(Vec::new());
         }
         expect_word(&mut self.p, second, &format!(" after {first}"))?;
-        self.p.parse_comma_separated(Parser::parse_expr)
+        let mut exprs = self.p.parse_comma_separated(Parser::parse_expr)?;
+        if let [Expr::Tuple(items)] = exprs.as_mut_slice() {
+            exprs = std::mem::take(items);
+        }
+        Ok(exprs)
     }
 
     /// `source [alias] [join ...]`.

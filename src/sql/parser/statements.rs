@@ -7,11 +7,12 @@ use super::PResult;
 use super::cursor::{
     eat_word, eat_words, error_at, expect_end, expect_token, expect_word, expected, is_word, peek_word,
 };
+use super::dialect::KsqlDialect;
 use super::idents::{parse_name, parse_name_list};
 use super::source::Source;
 use crate::sql::ast::{
-    ColumnConstraint, ColumnDef, CreateAsSelect, CreateSource, ExplainTarget, Position, PropertyValue, ShowTarget,
-    SourceKind, Statement, TerminateTarget, WithProperties,
+    ColumnConstraint, ColumnDef, CreateAsSelect, CreateSource, ExplainTarget, Position, ShowTarget, SourceKind,
+    Statement, TerminateTarget,
 };
 
 /// The words a statement can start with, for the error when none matches.
@@ -33,9 +34,9 @@ pub(super) fn position(loc: datafusion::sql::sqlparser::tokenizer::Location) -> 
 }
 
 impl<'a> StatementParser<'a> {
-    pub(super) fn new(source: &'a Source<'a>, tokens: Vec<TokenWithSpan>) -> Self {
-        let p = Parser::new(&super::DIALECT)
-            .with_recursion_limit(super::EXPRESSION_DEPTH_LIMIT)
+    pub(super) fn new(dialect: &'a KsqlDialect, source: &'a Source<'a>, tokens: Vec<TokenWithSpan>) -> Self {
+        let p = Parser::new(dialect)
+            .with_recursion_limit(super::limits::EXPRESSION_DEPTH_LIMIT)
             .with_tokens_with_locations(tokens);
         StatementParser { p, source }
     }
@@ -191,62 +192,6 @@ impl<'a> StatementParser<'a> {
             Ok(ColumnConstraint::Header(key))
         } else {
             Ok(ColumnConstraint::None)
-        }
-    }
-
-    /// `[WITH (key = value, ...)]`: keys upper-cased, duplicates refused where the second one is.
-    fn parse_optional_with(&mut self) -> PResult<WithProperties> {
-        let mut properties = WithProperties::default();
-        if !eat_word(&mut self.p, "WITH") {
-            return Ok(properties);
-        }
-        expect_token(&mut self.p, &Token::LParen, " after WITH")?;
-        loop {
-            let key_token = self.p.next_token();
-            let key = match &key_token.token {
-                Token::Word(w) if !w.value.is_empty() => w.value.to_uppercase(),
-                Token::SingleQuotedString(s) if !s.is_empty() => s.to_uppercase(),
-                _ => return expected("a property name", &key_token),
-            };
-            let at = position(key_token.span.start);
-            if let Some((_, _, first)) = properties.entries.iter().find(|(k, _, _)| *k == key) {
-                return Err(error_at(
-                    format!(
-                        "Duplicate property {key} (first set at line {}, column {})",
-                        first.line, first.column
-                    ),
-                    key_token.span.start,
-                ));
-            }
-            expect_token(&mut self.p, &Token::Eq, &format!(" after property {key}"))?;
-            let value = self.parse_property_value(&key)?;
-            properties.entries.push((key, value, at));
-            if self.p.consume_token(&Token::RParen) {
-                return Ok(properties);
-            }
-            expect_token(&mut self.p, &Token::Comma, " or ) after a property")?;
-        }
-    }
-
-    /// A property value: a single-quoted string, a number (optionally negative) or a boolean.
-    fn parse_property_value(&mut self, key: &str) -> PResult<PropertyValue> {
-        let token = self.p.next_token();
-        match &token.token {
-            Token::SingleQuotedString(s) => Ok(PropertyValue::String(s.clone())),
-            Token::Number(n, _) => Ok(PropertyValue::Number(n.clone())),
-            Token::Minus => {
-                let number = self.p.next_token();
-                match &number.token {
-                    Token::Number(n, _) => Ok(PropertyValue::Number(format!("-{n}"))),
-                    _ => expected(format_args!("a number after - in property {key}"), &number),
-                }
-            }
-            Token::Word(w) if w.quote_style.is_none() && w.value == "TRUE" => Ok(PropertyValue::Boolean(true)),
-            Token::Word(w) if w.quote_style.is_none() && w.value == "FALSE" => Ok(PropertyValue::Boolean(false)),
-            _ => expected(
-                format_args!("a value for property {key} (a 'string', a number, TRUE or FALSE)"),
-                &token,
-            ),
         }
     }
 

@@ -1,7 +1,7 @@
 //! Expressions delegated to `sqlparser`: the identifier case rule inside them, ksqlDB operators, and the forms
 //! the dialect hook parses (`CAST`, `STRUCT(...)`, `MAP(...)`, lambdas).
 
-use datafusion::sql::sqlparser::ast::{CastKind, DataType, Expr, SelectItem};
+use datafusion::sql::sqlparser::ast::{CastKind, DataType, Expr, SelectItem, SelectItemQualifiedWildcardKind};
 
 use super::{assert_error, expr, query};
 use crate::sql::parse_type;
@@ -219,4 +219,21 @@ fn string_literals_are_untouched() {
     assert_eq!(e.to_string(), "'MiXeD'");
     let q = query("SELECT 'it''s' FROM s");
     assert_eq!(q.projection[0].to_string(), "'it''s'");
+}
+
+#[test]
+fn struct_wildcard_select_item() {
+    let q = query("SELECT s->*, a->b->*, s->x FROM t");
+    match &q.projection[0] {
+        SelectItem::QualifiedWildcard(SelectItemQualifiedWildcardKind::Expr(e), _) => assert_eq!(e.to_string(), "S"),
+        other => panic!("{other:?}"),
+    }
+    match &q.projection[1] {
+        SelectItem::QualifiedWildcard(SelectItemQualifiedWildcardKind::Expr(e), _) => {
+            assert_eq!(e.to_string(), "A -> B")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(q.projection[2].to_string(), "S -> X");
+    assert_error("SELECT * FROM t WHERE * = 1", "Expected an expression, found *", 1, 23);
 }

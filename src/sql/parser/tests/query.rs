@@ -69,6 +69,22 @@ fn partition_by_and_having_in_either_order() {
 }
 
 #[test]
+fn parenthesized_group_by_and_partition_by_lists() {
+    let q = query("SELECT a, b, COUNT(*) FROM s GROUP BY (a, b)");
+    assert_eq!(
+        q.group_by.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        ["A", "B"]
+    );
+    let q = query("SELECT * FROM s PARTITION BY (a, b->c)");
+    assert_eq!(
+        q.partition_by.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        ["A", "B -> C"]
+    );
+    let q = query("SELECT a FROM s GROUP BY (a)");
+    assert_eq!(q.group_by.iter().map(ToString::to_string).collect::<Vec<_>>(), ["(A)"]);
+}
+
+#[test]
 fn positions_of_select_and_sources() {
     let q = query("\n  SELECT *\n  FROM  s AS x\n  JOIN t ON x.a = t.a");
     assert_eq!(q.position, Position { line: 2, column: 3 });

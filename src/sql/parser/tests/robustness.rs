@@ -77,6 +77,51 @@ fn deep_nesting_is_an_error_not_a_crash() {
     assert!(parse_type(&"ARRAY<".repeat(10_000)).is_err());
 }
 
+/// How many rounds a randomized test runs: `default`, or `WEIR_SQL_FUZZ_ROUNDS` for a longer local run.
+fn rounds(default: usize) -> usize {
+    std::env::var("WEIR_SQL_FUZZ_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The generator's seed: `default`, or `WEIR_SQL_FUZZ_SEED` to explore other inputs.
+fn seed(default: u64) -> u64 {
+    std::env::var("WEIR_SQL_FUZZ_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+        | 1
+}
+
+/// Operator chains are built without recursion, so they are bounded separately: the tree depth that later
+/// layers can walk, and the number of operators that keeps even that check cheap.
+#[test]
+fn long_operator_chains_are_bounded() {
+    let chain = |n: usize| format!("SELECT 1{} FROM s", " + 1".repeat(n));
+    // The deepest accepted tree can still be printed on this (2 MiB) test thread.
+    let deepest = super::expr(&format!("1{}", " + 1".repeat(127)));
+    assert!(deepest.to_string().len() > 500);
+
+    let e = parse(&chain(128)).unwrap_err();
+    assert!(
+        e.message
+            .starts_with("Expression is nested too deeply (at most 128 levels"),
+        "{e}"
+    );
+    assert_eq!((e.line, e.column), (1, 8));
+    let e = parse(&format!("SELECT a FROM s WHERE x = 1{}", " OR x = 1".repeat(200))).unwrap_err();
+    assert!(e.message.starts_with("Expression is nested too deeply"), "{e}");
+
+    let e = parse(&chain(20_000)).unwrap_err();
+    assert_eq!(e.message, "Too many operators in one statement (at most 10000)");
+    assert_eq!((e.line, e.column), (1, 10 + 4 * 10_000));
+
+    // Wide but shallow is fine: many operators, none deep.
+    let wide: Vec<String> = (0..2_000).map(|i| format!("a = {i}")).collect();
+    assert!(parse(&format!("SELECT {} FROM s", wide.join(", "))).is_ok());
+}
+
 /// A small deterministic generator, so failures reproduce (xorshift64*).
 struct Rng(u64);
 
@@ -235,8 +280,8 @@ const WORDS: &[&str] = &[
 
 #[test]
 fn random_token_soup_never_panics() {
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    for _ in 0..3_000 {
+    let mut rng = Rng(seed(0x9e37_79b9_7f4a_7c15));
+    for _ in 0..rounds(3_000) {
         let mut sql = String::new();
         for _ in 0..rng.below(40) {
             if rng.below(10) == 0 {
@@ -251,25 +296,82 @@ fn random_token_soup_never_panics() {
                 sql.push(' ');
             }
         }
-        let _ = parse(&sql);
+        check_promises(&sql);
         let _ = parse_type(&sql);
+    }
+}
+
+/// What `parse` promises for any input: statement texts are slices of it and positions are inside it.
+fn check_promises(sql: &str) {
+    let lines = sql.split('\n').count() as u64;
+    match parse(sql) {
+        Ok(statements) => {
+            for s in statements {
+                assert!(!s.text.is_empty() && sql.contains(&s.text), "{sql:?}: {:?}", s.text);
+                assert!(
+                    (1..=lines).contains(&s.line) && s.column >= 1,
+                    "{sql:?}: {}:{}",
+                    s.line,
+                    s.column
+                );
+            }
+        }
+        Err(e) => assert!((1..=lines).contains(&e.line) && e.column >= 1, "{sql:?}: {e}"),
+    }
+}
+
+/// Expressions built from randomly chosen recursive forms, nested up to 120 deep: the depth limits, not the
+/// stack, must end each of them, whatever the mixture.
+#[test]
+fn random_deep_mixtures_never_crash() {
+    const WRAPPERS: &[(&str, &str)] = &[
+        ("(", ")"),
+        ("f(", ")"),
+        ("CAST(", " AS ARRAY<INT>)"),
+        ("CASE WHEN ", " THEN 1 END"),
+        ("STRUCT(a := ", ")"),
+        ("MAP('k' := ", ")"),
+        ("t(a, x => ", ")"),
+        ("ARRAY[", "]"),
+        ("NOT ", ""),
+        ("- ", ""),
+        ("a IN (", ")"),
+        ("a[", "]"),
+        ("1 + ", ""),
+        ("x->", ""),
+        ("SUBSTRING(", ", 1)"),
+        ("a BETWEEN ", " AND 2"),
+        ("INTERVAL ", ""),
+        ("ARRAY<", ">"),
+    ];
+    let mut rng = Rng(seed(7));
+    for _ in 0..rounds(300) {
+        let depth = 1 + rng.below(120);
+        let (mut open, mut close) = (String::new(), String::new());
+        for _ in 0..depth {
+            let (o, c) = WRAPPERS[rng.below(WRAPPERS.len())];
+            open.push_str(o);
+            close.insert_str(0, c);
+        }
+        let middle = ["1", "1 +", "", "'s'", ")"][rng.below(5)];
+        check_promises(&format!("SELECT {open}{middle}{close} FROM s"));
     }
 }
 
 /// Valid statements with one token removed or duplicated: near misses exercise the error paths.
 #[test]
 fn mutated_statements_never_panic() {
-    let seeds = [
+    let statements = [
         "CREATE STREAM s (id INT KEY, m MAP<STRING, ARRAY<STRUCT<a INT>>>) WITH (kafka_topic='t', partitions=1);",
         "SELECT a, CAST(b AS DECIMAL(4, 2)) FROM s x LEFT JOIN t WITHIN (1 HOUR, 2 HOURS) GRACE PERIOD 1 SECOND \
          ON x.id = t.id WINDOW HOPPING (SIZE 1 HOUR, ADVANCE BY 1 MINUTE) WHERE a > 1 GROUP BY a EMIT CHANGES LIMIT 3;",
         "INSERT INTO s (a, b) VALUES (STRUCT(x := 1), MAP('k' := TRANSFORM(arr, v => v + 1)));",
         "PRINT 'topic' FROM BEGINNING INTERVAL 2 LIMIT 5; SET 'a' = 'b'; EXPLAIN SELECT * FROM s;",
     ];
-    let mut rng = Rng(42);
-    for seed in seeds {
-        let words: Vec<&str> = seed.split(' ').collect();
-        for _ in 0..400 {
+    let mut rng = Rng(seed(42));
+    for statement in statements {
+        let words: Vec<&str> = statement.split(' ').collect();
+        for _ in 0..rounds(400) {
             let mut mutated = words.clone();
             let i = rng.below(mutated.len());
             match rng.below(3) {
@@ -279,7 +381,7 @@ fn mutated_statements_never_panic() {
                 1 => mutated.insert(i, words[rng.below(words.len())]),
                 _ => mutated.swap(i, rng.below(words.len())),
             }
-            let _ = parse(&mutated.join(" "));
+            check_promises(&mutated.join(" "));
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod engine;
 pub mod exec;
 pub mod format;
 pub mod functions;
+pub mod migrations;
 pub mod plan;
 pub mod server;
 pub mod sql;

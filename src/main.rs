@@ -29,6 +29,18 @@ enum Command {
         #[arg(long, short)]
         verbose: bool,
     },
+    /// Apply the SQL migrations in a folder (`V<version>__<name>.sql`) through a running server, each once.
+    Migrate {
+        /// Folder of migration files.
+        #[arg(long, default_value = "migrations")]
+        dir: PathBuf,
+        /// The server's REST address.
+        #[arg(long, default_value = "http://localhost:8088")]
+        server: String,
+        /// List applied and pending migrations instead of applying.
+        #[arg(long)]
+        info: bool,
+    },
     /// Measure append, decode and query throughput on generated Nexmark-style bid events.
     Bench(weir::bench::BenchArgs),
 }
@@ -51,6 +63,25 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Migrate { dir, server, info } => {
+            let outcome = if info {
+                weir::migrations::remote::info(&dir, &server)
+            } else {
+                weir::migrations::remote::apply(&dir, &server)
+            };
+            match outcome {
+                Ok(lines) => {
+                    for line in lines {
+                        println!("{line}");
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("weir migrate: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Bench(args) => match weir::bench::run(&args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

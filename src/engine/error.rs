@@ -50,6 +50,8 @@ pub enum EngineErrorKind {
     Exec(#[from] ExecError),
     #[error("storage error: {0}")]
     Storage(#[from] sled::Error),
+    #[error("{0}")]
+    Migration(#[from] crate::migrations::MigrationError),
     /// A statement-level problem found by the engine itself (e.g. a topic with the wrong partition count).
     #[error("{0}")]
     Invalid(String),
@@ -84,6 +86,8 @@ impl EngineError {
                 _ => ErrorClass::Statement,
             },
             EngineErrorKind::Plan(_) | EngineErrorKind::Invalid(_) => ErrorClass::Statement,
+            EngineErrorKind::Migration(crate::migrations::MigrationError::Store(_)) => ErrorClass::Internal,
+            EngineErrorKind::Migration(_) => ErrorClass::Statement,
             EngineErrorKind::NotFound(_) => ErrorClass::NotFound,
             EngineErrorKind::Topic(TopicError::UnknownTopic(_)) => ErrorClass::NotFound,
             EngineErrorKind::Topic(TopicError::InvalidName(_) | TopicError::PartitionMismatch(..)) => {

@@ -9,6 +9,7 @@ mod ddl;
 mod error;
 mod insert_values;
 mod inspect;
+mod migrate;
 mod print;
 mod queries;
 mod results;
@@ -24,6 +25,7 @@ use datafusion::execution::context::SessionState;
 use parking_lot::{Mutex, RwLock, RwLockReadGuard};
 
 pub use error::{EngineError, EngineErrorKind, ErrorClass};
+pub use migrate::MigrationReport;
 pub use print::{PrintHandle, format_print_line};
 pub use results::*;
 pub use session::Session;
@@ -73,6 +75,8 @@ pub struct Engine {
     start_positions: Mutex<HashMap<String, crate::exec::StartPosition>>,
     /// Serializes statements that change the catalog.
     ddl_lock: Mutex<()>,
+    /// Serializes migration runs, so two clients cannot apply the same migration twice.
+    migration_lock: Mutex<()>,
     clock: fn() -> i64,
     processing_log: SourceDef,
     transient: Arc<transient::TransientRegistry>,
@@ -126,6 +130,7 @@ impl Engine {
             plans: Mutex::new(HashMap::new()),
             start_positions: Mutex::new(HashMap::new()),
             ddl_lock: Mutex::new(()),
+            migration_lock: Mutex::new(()),
             clock: if fixed_clock { fixed_clock_ms } else { wall_clock_ms },
             processing_log,
             transient: Arc::default(),

@@ -20,6 +20,8 @@ pub enum ServerError {
     Engine(#[from] crate::engine::EngineError),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: String, source: std::io::Error },
+    #[error("cannot apply migrations at startup: {0}")]
+    Migration(String),
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -88,6 +90,25 @@ async fn serve(config: Config) -> Result<(), ServerError> {
         queries = engine.catalog().queries().count(),
         "engine ready"
     );
+    if config.migrations.apply_on_start {
+        let dir = config.migrations.dir.clone();
+        let migrating = engine.clone();
+        let outcome = tokio::task::spawn_blocking(move || -> Result<crate::engine::MigrationReport, String> {
+            let files = crate::migrations::scan_dir(&dir).map_err(|e| e.to_string())?;
+            migrating.apply_migrations(&files).map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+        match outcome {
+            Ok(report) => tracing::info!(applied = ?report.applied, "migrations applied at startup"),
+            Err(e) => {
+                state.stop();
+                let _ = server.await;
+                engine.shutdown();
+                return Err(ServerError::Migration(e));
+            }
+        }
+    }
     state.set_engine(engine.clone());
 
     wait_for_signal().await;

@@ -4,6 +4,7 @@ mod entities;
 mod errors;
 mod inserts;
 mod ksql;
+mod migrations;
 mod query;
 mod rows;
 mod status;
@@ -88,6 +89,7 @@ pub fn router(state: AppState) -> Router {
         .route("/query-stream", post(query::query_stream))
         .route("/close-query", post(query::close_query))
         .route("/inserts-stream", post(inserts::inserts_stream))
+        .route("/migrations", get(migrations::history).post(migrations::apply))
         .route("/status", get(status::all))
         .route("/status/{kind}/{entity}/{action}", get(status::one))
         .route("/is_valid_property/{name}", get(status::is_valid_property))

@@ -114,15 +114,15 @@ pub fn scan_dir(dir: &Path) -> Result<Vec<MigrationFile>, MigrationError> {
 /// The files not applied yet, in order, after checking that applied files are unchanged.
 pub fn pending(files: &[MigrationFile], applied: &[AppliedMigration]) -> Result<Vec<MigrationFile>, MigrationError> {
     for a in applied {
-        if let Some(f) = files.iter().find(|f| f.version == a.version) {
-            if f.checksum != a.checksum {
-                return Err(MigrationError::ChecksumMismatch {
-                    version: a.version,
-                    name: a.name.clone(),
-                    applied: a.checksum,
-                    current: f.checksum,
-                });
-            }
+        if let Some(f) = files.iter().find(|f| f.version == a.version)
+            && f.checksum != a.checksum
+        {
+            return Err(MigrationError::ChecksumMismatch {
+                version: a.version,
+                name: a.name.clone(),
+                applied: a.checksum,
+                current: f.checksum,
+            });
         }
     }
     Ok(files

@@ -120,3 +120,20 @@ def test_errors_have_ksqldb_shape(weir):
 
     r = weir.ksql("SELECT * FROM KSQL_PROCESSING_LOG;", ok=False)
     assert r.json()["error_code"] == 40002
+
+
+def test_sigterm_ends_open_push_queries_and_exits_cleanly(weir):
+    weir.ksql("CREATE STREAM t (k STRING KEY, n INT) WITH (kafka_topic='t', value_format='JSON');")
+    proc = subprocess.Popen(
+        ["curl", "-sS", "-N", "-X", "POST", weir.url + "/query", "-d", json.dumps({"ksql": "SELECT * FROM t EMIT CHANGES;"})],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert "header" in proc.stdout.readline()
+    started = time.time()
+    assert weir.stop() == 0, weir.logs()
+    assert time.time() - started < 10
+    rest = proc.stdout.read()
+    proc.wait(timeout=10)
+    # The open response was finished, not cut: the JSON array is closed with a final message.
+    assert '"finalMessage":"Server shutting down"' in rest and rest.rstrip().endswith("]"), rest

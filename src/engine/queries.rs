@@ -244,6 +244,7 @@ impl Engine {
                 batch_size: self.config.processing.batch_size,
                 commit_interval: Duration::from_millis(self.config.processing.commit_interval_ms),
                 start,
+                service_id: self.config.server.service_id.clone(),
             },
             Arc::new(QueryStats::default()),
             self.clock,

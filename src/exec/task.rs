@@ -35,6 +35,8 @@ pub struct TaskConfig {
     pub batch_size: usize,
     pub commit_interval: Duration,
     pub start: StartPosition,
+    /// Prefix of the query's consumer group.
+    pub service_id: String,
 }
 
 /// Live counters of a query, shared with `SHOW QUERIES` / `DESCRIBE`.
@@ -78,6 +80,8 @@ pub struct QueryTask {
     /// Wall clock for the dead letters' `TIME` column; fixed in deterministic tests.
     clock: fn() -> i64,
     next_partition: usize,
+    /// `<service_id>query_<QUERY_ID>`, as ksqlDB names a persistent query's consumer group.
+    consumer_group: String,
 }
 
 impl QueryTask {
@@ -96,6 +100,7 @@ impl QueryTask {
         clock: fn() -> i64,
     ) -> Result<Self, ExecError> {
         let checkpoint = checkpoints.load(&id)?;
+        let consumer_group = format!("{}query_{}", config.service_id, id);
         let mut task = QueryTask {
             id,
             pipeline,
@@ -111,6 +116,7 @@ impl QueryTask {
             stats,
             clock,
             next_partition: 0,
+            consumer_group,
         };
         for topic in source_topics {
             let info = task
@@ -306,6 +312,15 @@ impl QueryTask {
             }
         }
         self.checkpoints.commit(&self.id, &cp)?;
+        // Only after the checkpoint: the consumer group may never be ahead of what the query has made durable.
+        let offsets: Vec<(String, u32, i64)> = self
+            .positions
+            .iter()
+            .map(|(tp, o)| (tp.topic.to_string(), tp.partition, *o))
+            .collect();
+        if let Err(e) = self.store.commit_offsets(&self.consumer_group, &offsets) {
+            tracing::warn!(query = %self.id, "could not commit consumer group offsets: {e}");
+        }
         // Everything written so far is now covered by the checkpoint.
         self.already_written.clear();
         self.last_checkpoint = Instant::now();

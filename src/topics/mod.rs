@@ -104,6 +104,14 @@ pub struct TopicInfo {
     pub replicas: i16,
 }
 
+/// A consumer group's committed position on one topic.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ConsumerGroupInfo {
+    pub group: String,
+    /// (partition, committed next offset)
+    pub offsets: Vec<(u32, i64)>,
+}
+
 /// Outcome of [`TopicStore::create_topic`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Created {
@@ -157,6 +165,20 @@ pub trait TopicStore: Send + Sync {
 
     /// Makes everything appended so far durable (fsync for the embedded log, producer flush for Kafka).
     fn flush(&self) -> Result<()>;
+
+    /// Records a consumer group's position (the next offset to read, per partition), after the consumer's
+    /// effects are checkpointed. Weir's own checkpoints are the source of truth for where a query resumes; this
+    /// makes progress visible to other tools (Kafka consumer-group lag). The embedded log keeps it in memory.
+    fn commit_offsets(&self, group: &str, offsets: &[(String, u32, i64)]) -> Result<()> {
+        let _ = (group, offsets);
+        Ok(())
+    }
+
+    /// Consumer groups and their committed positions, for `SHOW TOPICS EXTENDED`.
+    fn consumer_groups(&self, topic: &str) -> Result<Vec<ConsumerGroupInfo>> {
+        let _ = topic;
+        Ok(vec![])
+    }
 }
 
 /// Checks a topic name against Kafka's rules, so a name that works here also works on a broker.

@@ -85,6 +85,7 @@ impl Engine {
             key_columns: 0,
             result_schema: plan.result_schema.clone(),
             sink_timestamp: None,
+            table: plan.source.kind == crate::sql::ast::SourceKind::Table,
         };
         let start = match session.get("auto.offset.reset").map(str::to_ascii_lowercase).as_deref() {
             Some("earliest") => StartPosition::Earliest,

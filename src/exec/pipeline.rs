@@ -23,6 +23,29 @@ use crate::topics::ConsumedRecord;
 pub struct PipelineOutput {
     pub records: Vec<SinkRecord>,
     pub dead_letters: Vec<DeadLetter>,
+    /// Changes to the materialized view of the sink table (tables only), in order.
+    pub view_updates: Vec<ViewUpdate>,
+}
+
+/// An upsert (`Some((timestamp, value))`) or delete (`None`) of one key of a materialized view. Keys and
+/// values are the bytes of the table's records (windowed keys include their window).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ViewUpdate {
+    pub key: Vec<u8>,
+    pub value: Option<(i64, bytes::Bytes)>,
+}
+
+/// Keyed-state changes since the last checkpoint, as writes to the query's state tree.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct StateChanges {
+    pub puts: Vec<(Vec<u8>, Vec<u8>)>,
+    pub deletes: Vec<Vec<u8>>,
+}
+
+impl StateChanges {
+    pub fn is_empty(&self) -> bool {
+        self.puts.is_empty() && self.deletes.is_empty()
+    }
 }
 
 /// A compiled query's batch processing, independent of how records are fetched and written.
@@ -31,6 +54,15 @@ pub trait Pipeline: Send {
     fn process(&mut self, records: &[ConsumedRecord], out: &mut PipelineOutput) -> Result<(), ExecError>;
     /// Records the source skipped or dead-lettered so far.
     fn source_counters(&self) -> SourceCounters;
+    /// Keyed state changed since the last call; written at the next checkpoint, atomically with the offsets.
+    fn state_changes(&mut self) -> StateChanges {
+        StateChanges::default()
+    }
+    /// Rebuilds in-memory state from the query's state tree (at start).
+    fn restore(&mut self, entries: Vec<(Vec<u8>, Vec<u8>)>) -> Result<(), ExecError> {
+        let _ = entries;
+        Ok(())
+    }
 }
 
 /// One result column: how to compute it from a source batch.
@@ -56,6 +88,14 @@ pub struct StatelessSpec {
     pub result_schema: SchemaRef,
     /// Index into `columns` of the sink's `TIMESTAMP` column, when declared.
     pub sink_timestamp: Option<usize>,
+    /// The source is a table: deletes and rows that fail WHERE become tombstones instead of disappearing.
+    pub table: bool,
+}
+
+/// A result batch and, for table queries, which rows are deletes.
+pub struct Transformed {
+    pub batch: RecordBatch,
+    pub tombstones: Option<Vec<bool>>,
 }
 
 /// Decode + `WHERE` + projection (+ re-key): from consumed records to a result batch. Shared by persistent
@@ -88,15 +128,33 @@ impl StatelessTransform {
         &mut self,
         records: &[ConsumedRecord],
         dead_letters: &mut Vec<DeadLetter>,
-    ) -> Result<Option<RecordBatch>, ExecError> {
+    ) -> Result<Option<Transformed>, ExecError> {
         let decoded = self.source.decode(records, dead_letters)?;
         let mut batch = decoded.batch;
         let mut origin = decoded.origin;
         if batch.num_rows() == 0 {
             return Ok(None);
         }
-
-        if let Some((filter, text)) = &self.spec.filter {
+        // Tables: a delete, or a row that no longer passes WHERE, removes the key downstream.
+        let mut tombstones: Option<Vec<bool>> = None;
+        if self.spec.table {
+            let mut flags: Vec<bool> = origin.iter().map(|&i| records[i].record.value.is_none()).collect();
+            if let Some((filter, text)) = &self.spec.filter {
+                let (mask, failures) = evaluate_predicate(filter.as_ref(), &batch);
+                for f in failures {
+                    let dl = self.dead_letter(
+                        ErrorKind::Processing,
+                        format!("Error evaluating predicate {text}: {}", f.message),
+                        &records[origin[f.row]],
+                    );
+                    dead_letters.push(dl);
+                }
+                for (flag, pass) in flags.iter_mut().zip(mask.iter()) {
+                    *flag |= !pass.unwrap_or(false);
+                }
+            }
+            tombstones = Some(flags);
+        } else if let Some((filter, text)) = &self.spec.filter {
             let (mask, failures) = evaluate_predicate(filter.as_ref(), &batch);
             for f in failures {
                 let dl = self.dead_letter(
@@ -181,9 +239,15 @@ impl StatelessTransform {
 
         let mut result = RecordBatch::try_new(self.spec.result_schema.clone(), columns)?;
         if let Some(flags) = keep {
+            if let Some(t) = tombstones.as_mut() {
+                *t = t.iter().zip(&flags).filter(|(_, k)| **k).map(|(t, _)| *t).collect();
+            }
             result = filter_record_batch(&result, &BooleanArray::from(flags))?;
         }
-        Ok((result.num_rows() > 0).then_some(result))
+        Ok((result.num_rows() > 0).then_some(Transformed {
+            batch: result,
+            tombstones,
+        }))
     }
 }
 
@@ -191,13 +255,16 @@ impl StatelessTransform {
 pub struct StatelessPipeline {
     transform: StatelessTransform,
     sink: SinkEncoder,
+    /// The sink is a table: its records also update its materialized view.
+    table_sink: bool,
 }
 
 impl StatelessPipeline {
-    pub fn new(spec: StatelessSpec, source: SourceDecoder, sink: SinkEncoder) -> Self {
+    pub fn new(spec: StatelessSpec, source: SourceDecoder, sink: SinkEncoder, table_sink: bool) -> Self {
         StatelessPipeline {
             transform: StatelessTransform::new(spec, source),
             sink,
+            table_sink,
         }
     }
 }
@@ -205,7 +272,17 @@ impl StatelessPipeline {
 impl Pipeline for StatelessPipeline {
     fn process(&mut self, records: &[ConsumedRecord], out: &mut PipelineOutput) -> Result<(), ExecError> {
         if let Some(result) = self.transform.apply(records, &mut out.dead_letters)? {
-            let encoded = self.sink.encode(&result, &mut out.dead_letters)?;
+            let encoded =
+                self.sink
+                    .encode_with_tombstones(&result.batch, result.tombstones.as_deref(), &mut out.dead_letters)?;
+            if self.table_sink {
+                out.view_updates.extend(encoded.iter().filter_map(|r| {
+                    Some(ViewUpdate {
+                        key: r.record.key.as_ref()?.to_vec(),
+                        value: r.record.value.clone().map(|v| (r.record.timestamp, v)),
+                    })
+                }));
+            }
             out.records.extend(encoded);
         }
         Ok(())

@@ -28,6 +28,8 @@ pub struct SourceCounters {
     pub null_values_skipped: u64,
     /// Records sent to the dead letters because they did not decode or had no valid timestamp.
     pub dead_lettered: u64,
+    /// Table records without a key (a table row needs one); skipped.
+    pub null_keys_skipped: u64,
 }
 
 /// A decoded batch and, for each of its rows, the index of the consumed record it came from.
@@ -75,6 +77,11 @@ impl SourceDecoder {
             timestamp,
             counters: SourceCounters::default(),
         })
+    }
+
+    /// Whether the source is a stream or a table.
+    pub fn kind(&self) -> SourceKind {
+        self.kind
     }
 
     pub fn schema(&self) -> &SchemaRef {

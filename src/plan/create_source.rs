@@ -91,5 +91,6 @@ pub fn plan_create_source(stmt: &CreateSource, sql: &str, default_partitions: u3
         is_source: stmt.is_source,
         sql: sql.to_string(),
         created_by: None,
+        window: None,
     })
 }

@@ -4,6 +4,7 @@
 //! projection, re-key, sink) is Weir's own ([`persistent`]). This layer does no I/O: whether topics exist is the
 //! engine's concern.
 
+mod aggregate;
 mod create_source;
 mod error;
 pub mod expr;
@@ -12,6 +13,7 @@ mod persistent;
 pub mod properties;
 pub mod session;
 
+pub use aggregate::{AggregatePlan, AggregateSink, plan_aggregate};
 pub use create_source::plan_create_source;
 pub use error::PlanError;
 pub use persistent::{PersistentPlan, SinkTarget, TransientPlan, plan_persistent, plan_transient, result_batch_schema};

@@ -2,6 +2,7 @@
 //! sinks with checkpoints, and the two drivers that run tasks — threads for the server, and a synchronous driver
 //! that feeds records one at a time for tests and the case runner.
 
+pub mod aggregate;
 pub mod dead_letter;
 pub mod eval;
 mod pipeline;

@@ -1,0 +1,1 @@
+//! Tests of every function through the public API.

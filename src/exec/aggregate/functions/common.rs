@@ -14,7 +14,9 @@ pub(super) fn corrupt(function: &str, what: &str) -> DataFusionError {
 
 /// A slot the accumulator was not resized for: the caller's bug, reported rather than panicking.
 pub(super) fn bad_slot(slot: u32, len: usize) -> DataFusionError {
-    DataFusionError::Execution(format!("internal error: aggregate slot {slot} out of range (have {len} slots)"))
+    DataFusionError::Execution(format!(
+        "internal error: aggregate slot {slot} out of range (have {len} slots)"
+    ))
 }
 
 /// Checks that the batch has the arguments the accumulator reads and one slot per row.
@@ -80,7 +82,11 @@ pub(super) fn valid_rows<'a>(
 /// `(row, slot)` for every row that is not skipped, nulls included.
 #[inline]
 pub(super) fn live_rows(slots: &[u32]) -> impl Iterator<Item = (usize, u32)> + '_ {
-    slots.iter().enumerate().filter(|(_, s)| **s != SKIP).map(|(i, s)| (i, *s))
+    slots
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| **s != SKIP)
+        .map(|(i, s)| (i, *s))
 }
 
 #[inline]
@@ -229,7 +235,10 @@ pub(super) fn hash64(bytes: &[u8]) -> u64 {
     if !rest.is_empty() {
         let mut buf = [0u8; 8];
         buf[..rest.len()].copy_from_slice(rest);
-        let k = u64::from_le_bytes(buf).wrapping_mul(K1).rotate_left(31).wrapping_mul(K2);
+        let k = u64::from_le_bytes(buf)
+            .wrapping_mul(K1)
+            .rotate_left(31)
+            .wrapping_mul(K2);
         h ^= k;
     }
     fmix64(h)

@@ -111,7 +111,11 @@ impl Sketch {
                     zeros += (r == 0) as usize;
                 }
                 let raw = alpha * m * m / sum;
-                let e = if raw <= 2.5 * m && zeros > 0 { m * (m / zeros as f64).ln() } else { raw };
+                let e = if raw <= 2.5 * m && zeros > 0 {
+                    m * (m / zeros as f64).ln()
+                } else {
+                    raw
+                };
                 e.round() as i64
             }
         }

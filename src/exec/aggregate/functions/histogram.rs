@@ -114,8 +114,8 @@ impl GroupsAccumulator for Histogram {
     }
 
     fn evaluate(&self, slots: &[u32]) -> Result<ArrayRef> {
-        let DataType::Map(entries_field, sorted) = SqlType::Map(Box::new(SqlType::String), Box::new(SqlType::BigInt))
-            .to_arrow()
+        let DataType::Map(entries_field, sorted) =
+            SqlType::Map(Box::new(SqlType::String), Box::new(SqlType::BigInt)).to_arrow()
         else {
             unreachable!("a MAP type is an Arrow map")
         };

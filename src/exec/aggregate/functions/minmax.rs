@@ -12,7 +12,9 @@ use datafusion::arrow::array::{Array, ArrayRef, ArrowPrimitiveType, BinaryArray,
 use datafusion::arrow::datatypes::DataType;
 use datafusion::error::{DataFusionError, Result};
 
-use super::common::{Reader, check_batch, check_merge, get, get_mut, java_double_cmp, primitive, valid_rows};
+use super::common::{
+    Reader, check_batch, check_merge, get, get_mut, java_double_cmp, primitive, put_bytes, valid_rows,
+};
 use super::value::ValueType;
 use crate::exec::aggregate::accumulator::{GroupsAccumulator, UpdateContext};
 
@@ -55,7 +57,9 @@ impl Fixed for f64 {
 }
 
 fn no_retract(name: &str) -> DataFusionError {
-    DataFusionError::Execution(format!("internal error: {name} cannot remove rows (it does not support tables)"))
+    DataFusionError::Execution(format!(
+        "internal error: {name} cannot remove rows (it does not support tables)"
+    ))
 }
 
 fn name(max: bool) -> &'static str {
@@ -282,24 +286,26 @@ impl GroupsAccumulator for MinMaxBytes {
         let s = slot as usize;
         if self.present.get(s).copied().unwrap_or(false) {
             out.push(1);
-            out.extend_from_slice(&self.values[s]);
+            put_bytes(out, &self.values[s]);
         } else {
             out.push(0);
         }
     }
 
     fn load(&mut self, slot: u32, bytes: &[u8]) -> Result<()> {
-        let fname = name(self.max);
-        let value = match bytes.split_first() {
-            Some((0, [])) => None,
-            Some((1, v)) => {
-                if self.value_type.data_type == DataType::Utf8 && std::str::from_utf8(v).is_err() {
-                    return Err(super::common::corrupt(fname, "invalid UTF-8"));
-                }
-                Some(v.to_vec())
-            }
-            _ => return Err(super::common::corrupt(fname, "bad marker")),
+        let mut r = Reader::new(bytes, name(self.max));
+        let value = match r.u8()? {
+            0 => None,
+            1 => Some(r.bytes()?.to_vec()),
+            _ => return Err(r.err("bad marker")),
         };
+        r.finish()?;
+        if let Some(v) = &value
+            && self.value_type.data_type == DataType::Utf8
+            && std::str::from_utf8(v).is_err()
+        {
+            return Err(super::common::corrupt(name(self.max), "invalid UTF-8"));
+        }
         *get_mut(&mut self.present, slot)? = value.is_some();
         let value = value.unwrap_or_default();
         self.heap = self.heap + value.capacity() - self.values[slot as usize].capacity();

@@ -137,7 +137,9 @@ pub fn resolve_aggregate(call: &AggregateCall<'_>) -> Result<AggregateSpec, Stri
         ("STDDEV_SAMP" | "STDDEV_SAMPLE", [t]) => stddev_spec(n, t).ok_or_else(not_accepted)?,
         ("COUNT_DISTINCT", [t]) => {
             let vt = ValueType::scalar(t).ok_or_else(not_accepted)?;
-            spec(n, SqlType::BigInt, false, move || Box::new(distinct::CountDistinct::new(vt.clone())))
+            spec(n, SqlType::BigInt, false, move || {
+                Box::new(distinct::CountDistinct::new(vt.clone()))
+            })
         }
         ("COLLECT_LIST" | "COLLECT_SET", [t]) => {
             let vt = ValueType::scalar(t).ok_or_else(not_accepted)?;
@@ -211,9 +213,15 @@ pub fn resolve_aggregate(call: &AggregateCall<'_>) -> Result<AggregateSpec, Stri
 fn sum_spec(t: &SqlType) -> Option<Result<AggregateSpec, String>> {
     let dt = t.to_arrow();
     Some(match t {
-        SqlType::Int => spec("SUM", t.clone(), true, move || Box::new(sum::Sum::<Int32Type>::new(dt.clone()))),
-        SqlType::BigInt => spec("SUM", t.clone(), true, move || Box::new(sum::Sum::<Int64Type>::new(dt.clone()))),
-        SqlType::Double => spec("SUM", t.clone(), true, move || Box::new(sum::Sum::<Float64Type>::new(dt.clone()))),
+        SqlType::Int => spec("SUM", t.clone(), true, move || {
+            Box::new(sum::Sum::<Int32Type>::new(dt.clone()))
+        }),
+        SqlType::BigInt => spec("SUM", t.clone(), true, move || {
+            Box::new(sum::Sum::<Int64Type>::new(dt.clone()))
+        }),
+        SqlType::Double => spec("SUM", t.clone(), true, move || {
+            Box::new(sum::Sum::<Float64Type>::new(dt.clone()))
+        }),
         SqlType::Decimal { .. } => spec("SUM", t.clone(), true, move || {
             Box::new(sum::Sum::<Decimal128Type>::new(dt.clone()))
         }),

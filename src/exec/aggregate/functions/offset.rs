@@ -53,7 +53,11 @@ impl ByOffset {
     }
 
     fn name(&self) -> &'static str {
-        if self.latest { "LATEST_BY_OFFSET" } else { "EARLIEST_BY_OFFSET" }
+        if self.latest {
+            "LATEST_BY_OFFSET"
+        } else {
+            "EARLIEST_BY_OFFSET"
+        }
     }
 }
 
@@ -157,7 +161,11 @@ impl GroupsAccumulator for ByOffset {
             .map(|&s| {
                 let e = get(&self.entries, s)?;
                 // An empty group is null, whose encoding is `[0]`.
-                Ok(if e.values.is_empty() { &[0u8][..] } else { e.values.get(0) })
+                Ok(if e.values.is_empty() {
+                    &[0u8][..]
+                } else {
+                    e.values.get(0)
+                })
             })
             .collect::<Result<Vec<_>>>()?;
         self.value_type.decode(values.into_iter())

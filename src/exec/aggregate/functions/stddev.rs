@@ -35,7 +35,9 @@ impl Deviation for datafusion::arrow::datatypes::Int32Type {
 
 impl Deviation for datafusion::arrow::datatypes::Int64Type {
     fn delta(sum: i64, count: i64, value: i64) -> f64 {
-        value.wrapping_mul(count.wrapping_add(1)).wrapping_sub(sum.wrapping_add(value)) as f64
+        value
+            .wrapping_mul(count.wrapping_add(1))
+            .wrapping_sub(sum.wrapping_add(value)) as f64
     }
 }
 

@@ -119,7 +119,11 @@ impl Summable for Decimal128Type {
 fn decimal_overflow(precision: u8, scale: i8, a: i128, b: i128, subtract: bool) -> DataFusionError {
     // The exact result, for the message (i128 arithmetic may itself overflow: widen through strings is overkill,
     // so saturate — only the message is affected).
-    let v = if subtract { a.saturating_sub(b) } else { a.saturating_add(b) };
+    let v = if subtract {
+        a.saturating_sub(b)
+    } else {
+        a.saturating_add(b)
+    };
     DataFusionError::Execution(format!(
         "Numeric field overflow: A field with precision {precision} and scale {scale} must round to an absolute \
          value less than 10^{}. Got {}",
@@ -179,7 +183,11 @@ impl<T: Summable> Sum<T> {
             let bound = self.bound;
             let acc = get_mut(&mut self.sums, s)?;
             let v = values[i];
-            let next = if subtract { T::sub(*acc, v, bound) } else { T::add(*acc, v, bound) };
+            let next = if subtract {
+                T::sub(*acc, v, bound)
+            } else {
+                T::add(*acc, v, bound)
+            };
             match next {
                 Some(n) => *acc = n,
                 None => {
@@ -286,7 +294,12 @@ impl<T: Summable> Avg<T> {
             let sum = get_mut(&mut self.sums, s)?;
             let v = values[i];
             // Only DECIMAL can fail, and AVG never sums DECIMAL.
-            *sum = if subtract { T::sub(*sum, v, u128::MAX) } else { T::add(*sum, v, u128::MAX) }.unwrap_or(*sum);
+            *sum = if subtract {
+                T::sub(*sum, v, u128::MAX)
+            } else {
+                T::add(*sum, v, u128::MAX)
+            }
+            .unwrap_or(*sum);
             let c = &mut self.counts[s as usize];
             *c = if subtract { c.wrapping_sub(1) } else { c.wrapping_add(1) };
         }

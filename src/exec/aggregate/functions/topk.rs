@@ -126,7 +126,10 @@ impl GroupsAccumulator for TopK {
         let mut r = Reader::new(bytes, self.name());
         let list = ValueList::load(&mut r, &self.value_type)?;
         r.finish()?;
-        let ordered = list.iter().zip(list.iter().skip(1)).all(|(a, b)| if self.distinct { a > b } else { a >= b });
+        let ordered = list
+            .iter()
+            .zip(list.iter().skip(1))
+            .all(|(a, b)| if self.distinct { a > b } else { a >= b });
         if list.len() > self.k || !ordered || list.iter().any(|v| v == [0]) {
             return Err(super::common::corrupt(self.name(), "entries out of order"));
         }

@@ -109,7 +109,9 @@ impl ValueType {
             match v.split_first() {
                 Some((0, [])) => Ok(None),
                 Some((1, rest)) => Ok(Some(rest)),
-                _ => Err(DataFusionError::Execution("corrupt aggregate value: bad null marker".into())),
+                _ => Err(DataFusionError::Execution(
+                    "corrupt aggregate value: bad null marker".into(),
+                )),
             }
         }
         fn fixed<const N: usize>(b: &[u8]) -> Result<[u8; N]> {
@@ -428,12 +430,26 @@ mod tests {
 
     #[test]
     fn every_scalar_type_round_trips() {
-        round_trip(SqlType::Boolean, Arc::new(BooleanArray::from(vec![Some(true), None, Some(false)])));
-        round_trip(SqlType::Int, Arc::new(Int32Array::from(vec![Some(i32::MIN), None, Some(-1), Some(0), Some(7)])));
-        round_trip(SqlType::BigInt, Arc::new(Int64Array::from(vec![Some(i64::MAX), None, Some(-5)])));
+        round_trip(
+            SqlType::Boolean,
+            Arc::new(BooleanArray::from(vec![Some(true), None, Some(false)])),
+        );
+        round_trip(
+            SqlType::Int,
+            Arc::new(Int32Array::from(vec![Some(i32::MIN), None, Some(-1), Some(0), Some(7)])),
+        );
+        round_trip(
+            SqlType::BigInt,
+            Arc::new(Int64Array::from(vec![Some(i64::MAX), None, Some(-5)])),
+        );
         round_trip(
             SqlType::Double,
-            Arc::new(Float64Array::from(vec![Some(-0.0), Some(1.5), None, Some(f64::NEG_INFINITY)])),
+            Arc::new(Float64Array::from(vec![
+                Some(-0.0),
+                Some(1.5),
+                None,
+                Some(f64::NEG_INFINITY),
+            ])),
         );
         round_trip(
             SqlType::decimal(10, 2).unwrap(),
@@ -443,10 +459,19 @@ mod tests {
                     .unwrap(),
             ),
         );
-        round_trip(SqlType::String, Arc::new(StringArray::from(vec![Some("héllo"), None, Some("")])));
-        round_trip(SqlType::Bytes, Arc::new(BinaryArray::from(vec![Some(&b"\x00\xff"[..]), None])));
+        round_trip(
+            SqlType::String,
+            Arc::new(StringArray::from(vec![Some("héllo"), None, Some("")])),
+        );
+        round_trip(
+            SqlType::Bytes,
+            Arc::new(BinaryArray::from(vec![Some(&b"\x00\xff"[..]), None])),
+        );
         round_trip(SqlType::Date, Arc::new(Date32Array::from(vec![Some(19000), None])));
-        round_trip(SqlType::Timestamp, Arc::new(TimestampMillisecondArray::from(vec![Some(-1), None])));
+        round_trip(
+            SqlType::Timestamp,
+            Arc::new(TimestampMillisecondArray::from(vec![Some(-1), None])),
+        );
     }
 
     #[test]

@@ -218,6 +218,9 @@ impl MinMaxBytes {
 
 impl GroupsAccumulator for MinMaxBytes {
     fn resize(&mut self, n: usize) {
+        for v in self.values.iter().skip(n) {
+            self.heap -= v.capacity();
+        }
         self.values.resize_with(n, Vec::new);
         self.present.resize(n, false);
     }

@@ -203,12 +203,26 @@ fn split_windowed(key: &[u8], window: &crate::catalog::WindowInfo) -> Option<(Ve
         let split = key.len().checked_sub(16)?;
         let end = long(&key[split..split + 8])?;
         let start = long(&key[split + 8..])?;
-        Some((key[..split].to_vec(), WindowSpec { start, end, kind: "session".into() }))
+        Some((
+            key[..split].to_vec(),
+            WindowSpec {
+                start,
+                end,
+                kind: "session".into(),
+            },
+        ))
     } else {
         let split = key.len().checked_sub(8)?;
         let start = long(&key[split..])?;
         let end = start + window.size_ms.unwrap_or(0);
-        Some((key[..split].to_vec(), WindowSpec { start, end, kind: "time".into() }))
+        Some((
+            key[..split].to_vec(),
+            WindowSpec {
+                start,
+                end,
+                kind: "time".into(),
+            },
+        ))
     }
 }
 
@@ -223,7 +237,11 @@ fn compare_outputs(engine: &Arc<Engine>, outputs: &[RecordSpec]) -> Result<(), S
             let shown: Vec<String> = actual
                 .iter()
                 .map(|p| {
-                    let w = p.window.as_ref().map(|w| format!(" [{}, {}]", w.start, w.end)).unwrap_or_default();
+                    let w = p
+                        .window
+                        .as_ref()
+                        .map(|w| format!(" [{}, {}]", w.start, w.end))
+                        .unwrap_or_default();
                     format!("<{}, {}> @{}{w}", p.key, p.value, p.timestamp)
                 })
                 .collect();

@@ -153,8 +153,15 @@ impl Engine {
                     plan.sink.schema.to_ksql_string(),
                     plan.sink.name
                 )];
-                let columns: Vec<String> = plan.columns.iter().map(|c| format!("{} AS {}", c.text, c.name)).collect();
-                lines.push(format!("\t\t > [ PROJECT ] | {} | Logger: {id}.Project", columns.join(", ")));
+                let columns: Vec<String> = plan
+                    .columns
+                    .iter()
+                    .map(|c| format!("{} AS {}", c.text, c.name))
+                    .collect();
+                lines.push(format!(
+                    "\t\t > [ PROJECT ] | {} | Logger: {id}.Project",
+                    columns.join(", ")
+                ));
                 if let Some((_, text)) = &plan.filter {
                     lines.push(format!("\t\t\t\t > [ FILTER ] | {text} | Logger: {id}.Filter"));
                 }
@@ -171,16 +178,32 @@ impl Engine {
                     plan.sink.schema.to_ksql_string(),
                     plan.sink.name
                 )];
-                let values: Vec<String> = plan.values.iter().map(|c| format!("{} AS {}", c.text, c.name)).collect();
-                lines.push(format!("\t\t > [ PROJECT ] | {} | Logger: {id}.Aggregate.Project", values.join(", ")));
+                let values: Vec<String> = plan
+                    .values
+                    .iter()
+                    .map(|c| format!("{} AS {}", c.text, c.name))
+                    .collect();
+                lines.push(format!(
+                    "\t\t > [ PROJECT ] | {} | Logger: {id}.Aggregate.Project",
+                    values.join(", ")
+                ));
                 if let Some((_, text)) = &plan.having {
-                    lines.push(format!("\t\t\t\t > [ HAVING ] | {text} | Logger: {id}.Aggregate.Having"));
+                    lines.push(format!(
+                        "\t\t\t\t > [ HAVING ] | {text} | Logger: {id}.Aggregate.Having"
+                    ));
                 }
                 let aggs: Vec<&str> = plan.aggregates.iter().map(|a| a.text.as_str()).collect();
                 let groups: Vec<&str> = plan.group_by.iter().map(|g| g.2.as_str()).collect();
                 let window = plan
                     .window
-                    .map(|w| format!(" | Window: {} (grace {} ms, retention {} ms)", w.type_name(), w.grace, w.retention))
+                    .map(|w| {
+                        format!(
+                            " | Window: {} (grace {} ms, retention {} ms)",
+                            w.type_name(),
+                            w.grace,
+                            w.retention
+                        )
+                    })
                     .unwrap_or_default();
                 let emit = if plan.emit_final { "FINAL" } else { "CHANGES" };
                 lines.push(format!(

@@ -36,9 +36,9 @@ use crate::catalog::{Catalog, CommandLog, FormatSpec, LoggedCommand, SourceDef};
 use crate::config::Config;
 use crate::exec::{QueryRuntime, processing_log_schema};
 use crate::plan::new_session_state;
-use crate::state::MaterializedView;
 use crate::sql::ast::{ParsedStatement, SourceKind, Statement};
 use crate::state::CheckpointStore;
+use crate::state::MaterializedView;
 use crate::topics::embedded::{EmbeddedOptions, EmbeddedStore, FsyncPolicy};
 use crate::topics::{Created, TopicSpec, TopicStore};
 

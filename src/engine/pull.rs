@@ -43,7 +43,11 @@ impl Engine {
 
     /// The current rows of `table`, optionally only those whose key columns equal `key` (all key columns, in
     /// declaration order): a point lookup, or a prefix scan over the windows of a windowed table.
-    pub fn table_rows(&self, table: &str, key: Option<&[ScalarValue]>) -> Result<(SchemaRef, Vec<RecordBatch>), EngineError> {
+    pub fn table_rows(
+        &self,
+        table: &str,
+        key: Option<&[ScalarValue]>,
+    ) -> Result<(SchemaRef, Vec<RecordBatch>), EngineError> {
         let def = self
             .catalog
             .read()
@@ -77,7 +81,11 @@ impl Engine {
 
     /// The latest record of each key of a table's topic, without a view.
     fn compact_topic(&self, def: &SourceDef, only: Option<&[u8]>) -> Result<Vec<ViewRow>, EngineError> {
-        let partitions = self.store.describe_topic(&def.topic)?.map(|t| t.partitions).unwrap_or(0);
+        let partitions = self
+            .store
+            .describe_topic(&def.topic)?
+            .map(|t| t.partitions)
+            .unwrap_or(0);
         let mut latest: HashMap<Bytes, Option<(i64, Bytes)>> = HashMap::new();
         for p in 0..partitions {
             let offsets = self.store.offsets(&def.topic, p)?;
@@ -97,15 +105,24 @@ impl Engine {
         }
         let mut rows: Vec<ViewRow> = latest
             .into_iter()
-            .filter_map(|(key, v)| v.map(|(timestamp, value)| ViewRow { key: key.to_vec(), timestamp, value }))
+            .filter_map(|(key, v)| {
+                v.map(|(timestamp, value)| ViewRow {
+                    key: key.to_vec(),
+                    timestamp,
+                    value,
+                })
+            })
             .collect();
         rows.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(rows)
     }
 
     fn encode_key(&self, def: &SourceDef, values: &[ScalarValue]) -> Result<Vec<u8>, EngineError> {
-        let fields: Vec<(String, SqlType)> =
-            def.schema.key_columns().map(|c| (c.name.clone(), c.ty.clone())).collect();
+        let fields: Vec<(String, SqlType)> = def
+            .schema
+            .key_columns()
+            .map(|c| (c.name.clone(), c.ty.clone()))
+            .collect();
         if values.len() != fields.len() {
             return Err(EngineError::invalid(format!(
                 "A key lookup on {} needs all {} key columns.",
@@ -119,14 +136,23 @@ impl Engine {
             .map(|(v, (name, ty))| {
                 let array = v.to_array_of_size(1).map_err(|e| EngineError::invalid(e.to_string()))?;
                 datafusion::arrow::compute::cast(&array, &ty.to_arrow()).map_err(|_| {
-                    EngineError::invalid(format!("The value {v} cannot be compared with the key column {name} ({ty})."))
+                    EngineError::invalid(format!(
+                        "The value {v} cannot be compared with the key column {name} ({ty})."
+                    ))
                 })
             })
             .collect::<Result<Vec<ArrayRef>, _>>()?;
         let mut encoder = Encoder::new(&format_options(&def.key_format)?, &fields, true)
             .map_err(|e| EngineError::invalid(e.to_string()))?;
-        let encoded = encoder.encode(&arrays, 1).map_err(|e| EngineError::invalid(e.to_string()))?;
-        Ok(encoded.into_iter().next().flatten().map(|b| b.to_vec()).unwrap_or_default())
+        let encoded = encoder
+            .encode(&arrays, 1)
+            .map_err(|e| EngineError::invalid(e.to_string()))?;
+        Ok(encoded
+            .into_iter()
+            .next()
+            .flatten()
+            .map(|b| b.to_vec())
+            .unwrap_or_default())
     }
 
     fn decode_rows(&self, def: &SourceDef, schema: &SchemaRef, rows: &[ViewRow]) -> Result<RecordBatch, EngineError> {
@@ -157,8 +183,12 @@ impl Engine {
         let decoded_values = value_decoder.decode(&values);
         let mut columns: Vec<ArrayRef> = decoded_keys.arrays;
         if def.window.is_some() {
-            columns.push(Arc::new(Int64Array::from(windows.iter().map(|w| w.0).collect::<Vec<_>>())));
-            columns.push(Arc::new(Int64Array::from(windows.iter().map(|w| w.1).collect::<Vec<_>>())));
+            columns.push(Arc::new(Int64Array::from(
+                windows.iter().map(|w| w.0).collect::<Vec<_>>(),
+            )));
+            columns.push(Arc::new(Int64Array::from(
+                windows.iter().map(|w| w.1).collect::<Vec<_>>(),
+            )));
         }
         columns.extend(decoded_values.arrays);
         Ok(RecordBatch::try_new(schema.clone(), columns)?)
@@ -167,14 +197,13 @@ impl Engine {
 
 /// Splits a windowed table's record key into the key bytes and its window bounds.
 fn split_window_suffix<'a>(key: &'a [u8], def: &SourceDef) -> (&'a [u8], (Option<i64>, Option<i64>)) {
-    let Some(window) = &def.window else { return (key, (None, None)) };
+    let Some(window) = &def.window else {
+        return (key, (None, None));
+    };
     let long = |b: &[u8]| b.try_into().ok().map(i64::from_be_bytes);
     if window.kind == "SESSION" {
         match key.len().checked_sub(16) {
-            Some(split) => (
-                &key[..split],
-                (long(&key[split + 8..]), long(&key[split..split + 8])),
-            ),
+            Some(split) => (&key[..split], (long(&key[split + 8..]), long(&key[split..split + 8]))),
             None => (key, (None, None)),
         }
     } else {

@@ -4,16 +4,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::catalog::{QueryDef, QueryKind};
+use crate::exec::aggregate::{AggregateCodecs, AggregateInput, AggregatePipeline, AggregateSpecs};
 use crate::exec::{
     Pipeline, QueryStats, QueryTask, SinkEncoder, SourceDecoder, StartPosition, StatelessPipeline, StatelessSpec,
     TaskConfig,
 };
-use crate::plan::properties::format_options;
-use crate::exec::aggregate::{AggregateCodecs, AggregateInput, AggregatePipeline, AggregateSpecs};
 use crate::format::{Decoder, Encoder};
+use crate::plan::properties::format_options;
 use crate::plan::{AggregatePlan, AggregateSink, PersistentPlan, SinkTarget, plan_aggregate, plan_persistent};
-use crate::state::MaterializedView;
 use crate::sql::ast::{CreateAsSelect, ParsedStatement, Query, SourceKind, TerminateTarget};
+use crate::state::MaterializedView;
 
 use super::{CommandStatus, Engine, EngineError, ExecContext, Session, StatementResult};
 
@@ -123,6 +123,13 @@ impl Engine {
                 sink.kind_name().to_lowercase()
             )));
         }
+        if let Some(source) = self.catalog.read().source(&query.from.source.name)
+            && (source.kind == SourceKind::Table || !query.group_by.is_empty())
+        {
+            return Err(EngineError::invalid(format!(
+                "Incompatible data sink and query result. Data sink ({target}) type is KSTREAM but select query result is KTABLE."
+            )));
+        }
         let plan = {
             let catalog = self.catalog.read();
             plan_persistent(&self.session_state, &catalog, query, SinkTarget::Existing(&sink))?
@@ -188,13 +195,7 @@ impl Engine {
     }
 
     /// Keeps a compiled plan and, unless replaying, starts its task.
-    fn register_plan(
-        &self,
-        id: &str,
-        plan: QueryPlan,
-        session: &Session,
-        ctx: ExecContext,
-    ) -> Result<(), EngineError> {
+    fn register_plan(&self, id: &str, plan: QueryPlan, session: &Session, ctx: ExecContext) -> Result<(), EngineError> {
         let start = match session.get("auto.offset.reset").map(str::to_ascii_lowercase).as_deref() {
             Some("latest") => StartPosition::Latest,
             _ => StartPosition::Earliest,
@@ -380,17 +381,17 @@ impl Engine {
                     _ => {}
                 }
                 Ok(QueryPlan::Stateless(plan_persistent(
-                &self.session_state,
-                &catalog,
-                &stmt.query,
-                SinkTarget::Create {
-                    name: &stmt.name,
-                    kind: stmt.kind,
-                    properties: &stmt.properties,
-                    sql: &parsed.text,
-                    query_id,
-                },
-            )?))
+                    &self.session_state,
+                    &catalog,
+                    &stmt.query,
+                    SinkTarget::Create {
+                        name: &stmt.name,
+                        kind: stmt.kind,
+                        properties: &stmt.properties,
+                        sql: &parsed.text,
+                        query_id,
+                    },
+                )?))
             }
         }
     }

@@ -97,7 +97,8 @@ impl TransientQuery {
                 // A push query over a table shows the changelog's rows; deletes have no columns to show.
                 let batch = match &transformed.tombstones {
                     Some(t) if t.iter().any(|d| *d) => {
-                        let keep = datafusion::arrow::array::BooleanArray::from(t.iter().map(|d| !d).collect::<Vec<_>>());
+                        let keep =
+                            datafusion::arrow::array::BooleanArray::from(t.iter().map(|d| !d).collect::<Vec<_>>());
                         datafusion::arrow::compute::filter_record_batch(&transformed.batch, &keep)?
                     }
                     _ => transformed.batch,

@@ -338,7 +338,8 @@ impl QueryTask {
                 None => state.deletes.push(k.clone()),
             }
         }
-        self.checkpoints.commit_all(&self.id, &cp, &state, self.config.view.as_deref())?;
+        self.checkpoints
+            .commit_all(&self.id, &cp, &state, self.config.view.as_deref())?;
         self.unsaved_state.clear();
         // Only after the checkpoint: the consumer group may never be ahead of what the query has made durable.
         let offsets: Vec<(String, u32, i64)> = self

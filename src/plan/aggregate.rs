@@ -96,7 +96,12 @@ impl VisitorMut for Rewriter<'_> {
     type Break = ();
     fn pre_visit_expr(&mut self, e: &mut ast::Expr) -> ControlFlow<()> {
         if let ast::Expr::Function(f) = e {
-            let name = f.name.to_string().trim_matches('"').trim_matches('`').to_ascii_uppercase();
+            let name = f
+                .name
+                .to_string()
+                .trim_matches('"')
+                .trim_matches('`')
+                .to_ascii_uppercase();
             if is_aggregate(&name) {
                 let args: Vec<FunctionArgExpr> = match &f.args {
                     FunctionArguments::List(list) => list
@@ -165,7 +170,10 @@ pub fn plan_aggregate(
                     query.position,
                 ));
             }
-            Some(WindowDef::from_spec(spec, default_grace_ms).map_err(|e| PlanError::invalid_at(e.to_string(), query.position))?)
+            Some(
+                WindowDef::from_spec(spec, default_grace_ms)
+                    .map_err(|e| PlanError::invalid_at(e.to_string(), query.position))?,
+            )
         }
         None => None,
     };
@@ -315,7 +323,9 @@ pub fn plan_aggregate(
         PlanError::Invalid { message, position } if message.contains("cannot be resolved") => {
             let column = message.split('\'').nth(1).unwrap_or_default().to_string();
             PlanError::Invalid {
-                message: format!("Non-aggregate SELECT expression(s) not part of GROUP BY: {column}. Add it to the GROUP BY clause or use it inside an aggregate function."),
+                message: format!(
+                    "Non-aggregate SELECT expression(s) not part of GROUP BY: {column}. Add it to the GROUP BY clause or use it inside an aggregate function."
+                ),
                 position,
             }
         }

@@ -190,7 +190,11 @@ pub(super) struct Input<'a> {
     pub filter: Option<(Arc<dyn PhysicalExpr>, String)>,
 }
 
-pub(super) fn plan_input<'a>(state: &'a SessionState, catalog: &Catalog, query: &Query) -> Result<Input<'a>, PlanError> {
+pub(super) fn plan_input<'a>(
+    state: &'a SessionState,
+    catalog: &Catalog,
+    query: &Query,
+) -> Result<Input<'a>, PlanError> {
     let from = &query.from.source;
     let source = catalog
         .source(&from.name)

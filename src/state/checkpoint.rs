@@ -6,6 +6,9 @@ use std::sync::Arc;
 use super::views::MaterializedView;
 use crate::exec::StateChanges;
 
+/// A keyed-state entry: key and value bytes.
+pub type StateEntry = (Vec<u8>, Vec<u8>);
+
 /// Failure to read or write checkpoints.
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
@@ -165,7 +168,7 @@ impl CheckpointStore {
     }
 
     /// Every keyed-state entry of `query`, for restoring it.
-    pub fn load_state(&self, query: &str) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StateError> {
+    pub fn load_state(&self, query: &str) -> Result<Vec<StateEntry>, StateError> {
         self.state_tree(query)?
             .iter()
             .map(|item| item.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(StateError::from))

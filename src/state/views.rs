@@ -12,10 +12,16 @@ use parking_lot::RwLock;
 
 use crate::exec::ViewUpdate;
 
+/// A pending view change: the new (timestamp, value), or `None` for a delete.
+type PendingValue = Option<(i64, Bytes)>;
+
+/// Pending changes written by one checkpoint.
+pub type WrittenChanges = Vec<(Vec<u8>, PendingValue)>;
+
 /// One table's materialized rows.
 pub struct MaterializedView {
     tree: sled::Tree,
-    pending: RwLock<BTreeMap<Vec<u8>, Option<(i64, Bytes)>>>,
+    pending: RwLock<BTreeMap<Vec<u8>, PendingValue>>,
 }
 
 /// A row of a view: its key bytes, record timestamp and value bytes (in the table's formats).
@@ -68,7 +74,7 @@ impl MaterializedView {
 
     /// The pending updates as a sled batch, for a checkpoint. Call [`MaterializedView::committed`] after the
     /// batch is durable.
-    pub fn pending_batch(&self) -> (sled::Batch, Vec<(Vec<u8>, Option<(i64, Bytes)>)>) {
+    pub fn pending_batch(&self) -> (sled::Batch, WrittenChanges) {
         let pending = self.pending.read();
         let mut batch = sled::Batch::default();
         let mut written = Vec::with_capacity(pending.len());
@@ -83,7 +89,7 @@ impl MaterializedView {
     }
 
     /// Drops overlay entries that the checkpoint wrote (unless they changed since).
-    pub fn committed(&self, written: Vec<(Vec<u8>, Option<(i64, Bytes)>)>) {
+    pub fn committed(&self, written: WrittenChanges) {
         let mut pending = self.pending.write();
         for (k, v) in written {
             if pending.get(&k) == Some(&v) {
@@ -101,11 +107,15 @@ impl MaterializedView {
                 value,
             }));
         }
-        Ok(self.tree.get(key)?.and_then(|v| decode_value(&v)).map(|(timestamp, value)| ViewRow {
-            key: key.to_vec(),
-            timestamp,
-            value,
-        }))
+        Ok(self
+            .tree
+            .get(key)?
+            .and_then(|v| decode_value(&v))
+            .map(|(timestamp, value)| ViewRow {
+                key: key.to_vec(),
+                timestamp,
+                value,
+            }))
     }
 
     /// Every row whose key starts with `prefix` (all rows for an empty prefix), in key order.
@@ -164,7 +174,10 @@ mod tests {
             key: b"a".to_vec(),
             value: None,
         }]);
-        assert!(view.get(b"a").unwrap().is_none(), "a pending delete hides the committed row");
+        assert!(
+            view.get(b"a").unwrap().is_none(),
+            "a pending delete hides the committed row"
+        );
         let rows = view.scan_prefix(b"").unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].key, b"b");

@@ -71,7 +71,13 @@ const TABLE_ROW_PREFIX: u8 = b's';
 enum Emission {
     Row(u32),
     /// Key bytes and window of a session that was replaced, with the timestamp of the record that replaced it.
-    Tombstone { key: Box<[u8]>, window: Window, timestamp: i64, partition: u32, offset: i64 },
+    Tombstone {
+        key: Box<[u8]>,
+        window: Window,
+        timestamp: i64,
+        partition: u32,
+        offset: i64,
+    },
 }
 
 pub struct AggregatePipeline {
@@ -190,8 +196,12 @@ impl AggregatePipeline {
     }
 
     fn untrack_window(&mut self, slot: u32) {
-        let Some(info) = self.groups.slots.get(slot as usize) else { return };
-        let (Some(w), Some(def)) = (info.window, self.spec.window) else { return };
+        let Some(info) = self.groups.slots.get(slot as usize) else {
+            return;
+        };
+        let (Some(w), Some(def)) = (info.window, self.spec.window) else {
+            return;
+        };
         let tp = info.task_partition as usize;
         let expires = match def.kind {
             WindowKind::Session { .. } => w.end.saturating_add(def.retention),
@@ -203,14 +213,15 @@ impl AggregatePipeline {
 
     fn drop_slot(&mut self, slot: u32) {
         self.untrack_window(slot);
-        if let Some(info) = self.groups.slots.get(slot as usize) {
-            if info.window.is_some() && self.spec.window.is_some_and(|d| d.is_session()) {
-                let key = info.key.clone();
-                if let Some(s) = self.groups.sessions.get_mut(&key) {
-                    s.windows.retain(|(_, sl)| *sl != slot);
-                    if s.windows.is_empty() {
-                        self.groups.sessions.remove(&key);
-                    }
+        if let Some(info) = self.groups.slots.get(slot as usize)
+            && info.window.is_some()
+            && self.spec.window.is_some_and(|d| d.is_session())
+        {
+            let key = info.key.clone();
+            if let Some(s) = self.groups.sessions.get_mut(&key) {
+                s.windows.retain(|(_, sl)| *sl != slot);
+                if s.windows.is_empty() {
+                    self.groups.sessions.remove(&key);
                 }
             }
         }
@@ -254,7 +265,10 @@ impl AggregatePipeline {
                     let slot = slots[f.row];
                     out.dead_letters.push(self.group_dead_letter(
                         slot,
-                        format!("Error computing expression {} for column {}: {}", col.text, col.name, f.message),
+                        format!(
+                            "Error computing expression {} for column {}: {}",
+                            col.text, col.name, f.message
+                        ),
                     ));
                 }
                 columns.push(if array.data_type() == &col.data_type {
@@ -277,7 +291,10 @@ impl AggregatePipeline {
                     offset,
                 } => self.push_output(out, &key, Some(window), None, timestamp, partition, offset),
                 Emission::Row(slot) => {
-                    let (value, pass) = (values.get(row).cloned().flatten(), passes.get(row).copied().unwrap_or(false));
+                    let (value, pass) = (
+                        values.get(row).cloned().flatten(),
+                        passes.get(row).copied().unwrap_or(false),
+                    );
                     row += 1;
                     let info = &self.groups.slots[slot as usize];
                     let (key, window, ts, sp, so, visible) = (
@@ -469,7 +486,12 @@ impl Pipeline for AggregatePipeline {
             }
             if keep.iter().any(|k| !k) {
                 batch = filter_record_batch(&batch, &BooleanArray::from(keep.clone()))?;
-                origin = origin.into_iter().zip(keep).filter(|(_, k)| *k).map(|(i, _)| i).collect();
+                origin = origin
+                    .into_iter()
+                    .zip(keep)
+                    .filter(|(_, k)| *k)
+                    .map(|(i, _)| i)
+                    .collect();
             }
         }
         if let Some(prepared) = self.prepare(batch, origin, records, out)? {
@@ -490,7 +512,9 @@ impl Pipeline for AggregatePipeline {
         let mut changes = StateChanges::default();
         let dirty: Vec<u32> = std::mem::take(&mut self.groups.dirty).into_iter().collect();
         for slot in dirty {
-            let Some(info) = self.groups.slots.get(slot as usize) else { continue };
+            let Some(info) = self.groups.slots.get(slot as usize) else {
+                continue;
+            };
             if !info.live {
                 continue;
             }
@@ -545,7 +569,9 @@ impl Pipeline for AggregatePipeline {
                 self.table_rows.insert(row_key.into(), Bytes::from(value));
                 continue;
             }
-            let Some((&GROUP_PREFIX, state_key_bytes)) = key.split_first() else { continue };
+            let Some((&GROUP_PREFIX, state_key_bytes)) = key.split_first() else {
+                continue;
+            };
             let (info, rest) = decode_slot_header(state_key_bytes, &value).ok_or_else(|| corrupt("group header"))?;
             let chunks = read_chunks(rest).ok_or_else(|| corrupt("accumulator states"))?;
             if chunks.len() != self.accumulators.len() {
@@ -555,10 +581,13 @@ impl Pipeline for AggregatePipeline {
             let window = info.window;
             let key_bytes = info.key.clone();
             let slot = self.new_slot(info, !session);
-            if session {
-                if let Some(w) = window {
-                    self.groups.sessions.entry(key_bytes).or_default().windows.push((w, slot));
-                }
+            if session && let Some(w) = window {
+                self.groups
+                    .sessions
+                    .entry(key_bytes)
+                    .or_default()
+                    .windows
+                    .push((w, slot));
             }
             for (acc, chunk) in self.accumulators.iter_mut().zip(chunks) {
                 acc.load(slot, chunk)?;
@@ -702,7 +731,9 @@ impl AggregatePipeline {
         let mut seq: Vec<u64> = Vec::new();
         for row in 0..p.rows {
             let Some(key) = &p.keys[row] else { continue };
-            let Some(slot) = self.groups.find(key, None) else { continue };
+            let Some(slot) = self.groups.find(key, None) else {
+                continue;
+            };
             let record = &records[p.origin[row]];
             let info = &mut self.groups.slots[slot as usize];
             info.timestamp = info.timestamp.max(record.record.timestamp);
@@ -778,15 +809,23 @@ impl AggregatePipeline {
                     targets.push(slot);
                 }
                 Some(def) if def.is_session() => {
-                    let WindowKind::Session { gap } = def.kind else { continue };
+                    let WindowKind::Session { gap } = def.kind else {
+                        continue;
+                    };
                     let existing: Vec<(Window, u32)> = match self.groups.sessions.get(&*key) {
-                        Some(s) => s.overlapping(ts, gap).into_iter().filter_map(|i| s.windows.get(i).copied()).collect(),
+                        Some(s) => s
+                            .overlapping(ts, gap)
+                            .into_iter()
+                            .filter_map(|i| s.windows.get(i).copied())
+                            .collect(),
                         None => vec![],
                     };
-                    let merged = existing.iter().fold(Window { start: ts, end: ts }, |acc, (w, _)| Window {
-                        start: acc.start.min(w.start),
-                        end: acc.end.max(w.end),
-                    });
+                    let merged = existing
+                        .iter()
+                        .fold(Window { start: ts, end: ts }, |acc, (w, _)| Window {
+                            start: acc.start.min(w.start),
+                            end: acc.end.max(w.end),
+                        });
                     if def.is_closed(merged, st) {
                         self.late(record, merged, out);
                         continue;
@@ -899,7 +938,10 @@ impl AggregatePipeline {
             return Ok(());
         }
         let identity = rows.iter().enumerate().all(|(i, r)| *r as usize == i)
-            && args.first().and_then(|a| a.first()).is_none_or(|a| a.len() == rows.len());
+            && args
+                .first()
+                .and_then(|a| a.first())
+                .is_none_or(|a| a.len() == rows.len());
         let indices = UInt32Array::from(std::mem::take(rows));
         let ctx = UpdateContext { sequence: seq };
         for (acc, arrays) in self.accumulators.iter_mut().zip(args) {
@@ -949,4 +991,3 @@ fn new_info(key: &[u8], window: Option<Window>, ts: i64, tp: usize, record: &Con
         live: true,
     }
 }
-

@@ -89,7 +89,9 @@ impl GroupTable {
 
     /// Frees a slot (its group is gone: evicted, or merged into another session).
     pub fn remove(&mut self, slot: u32) {
-        let Some(info) = self.slots.get_mut(slot as usize) else { return };
+        let Some(info) = self.slots.get_mut(slot as usize) else {
+            return;
+        };
         if !info.live {
             return;
         }

@@ -11,10 +11,12 @@ pub mod expr;
 mod ksql_rules;
 mod persistent;
 pub mod properties;
+mod pull;
 pub mod session;
 
 pub use aggregate::{AggregatePlan, AggregateSink, plan_aggregate};
 pub use create_source::plan_create_source;
 pub use error::PlanError;
 pub use persistent::{PersistentPlan, SinkTarget, TransientPlan, plan_persistent, plan_transient, result_batch_schema};
+pub use pull::{PullPlan, plan_table_pull};
 pub use session::new_session_state;

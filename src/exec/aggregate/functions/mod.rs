@@ -175,8 +175,9 @@ pub fn resolve_aggregate(call: &AggregateCall<'_>) -> Result<AggregateSpec, Stri
                 Some(_) => SqlType::Array(Box::new(t.clone())),
                 None => t.clone(),
             };
-            spec(n, return_type, false, move || {
-                Box::new(offset::ByOffset::new(vt.clone(), latest, count, ignore_nulls))
+            spec(n, return_type, false, move || match count {
+                Some(_) => Box::new(offset::ByOffset::new(vt.clone(), latest, count, ignore_nulls)),
+                None => Box::new(offset::SingleByOffset::new(vt.clone(), latest, ignore_nulls)),
             })
         }
         ("TOPK" | "TOPKDISTINCT", [t, k]) if is_int(k) => {

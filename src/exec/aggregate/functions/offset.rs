@@ -208,3 +208,226 @@ impl GroupsAccumulator for ByOffset {
 fn r_err(name: &str) -> DataFusionError {
     super::common::corrupt(name, "inconsistent entries")
 }
+
+/// `EARLIEST_BY_OFFSET(col)` / `LATEST_BY_OFFSET(col)` without `n`: one value per group, stored flat for the
+/// fixed-width types (a BIGINT group costs 8 + 9 + 1 bytes) and as one byte vector per group for STRING/BYTES.
+pub(super) struct SingleByOffset {
+    seqs: Vec<u64>,
+    present: Vec<bool>,
+    /// Encoded width (marker and key) of a fixed-width type; `None` for STRING and BYTES.
+    width: Option<usize>,
+    /// Fixed-width values, `width` bytes per slot (a null is `[0]` and padding).
+    flat: Vec<u8>,
+    /// Variable-width values, one per slot.
+    var: Vec<Vec<u8>>,
+    value_type: ValueType,
+    latest: bool,
+    ignore_nulls: bool,
+    heap: usize,
+    scratch: Vec<u8>,
+}
+
+impl SingleByOffset {
+    pub fn new(value_type: ValueType, latest: bool, ignore_nulls: bool) -> Self {
+        use super::value::Kind;
+        let width = match value_type.kind {
+            Kind::Bool => Some(2),
+            Kind::I32 => Some(5),
+            Kind::I64 | Kind::F64 => Some(9),
+            Kind::Dec => Some(17),
+            Kind::Str | Kind::Bin => None,
+        };
+        Self {
+            seqs: Vec::new(),
+            present: Vec::new(),
+            width,
+            flat: Vec::new(),
+            var: Vec::new(),
+            value_type,
+            latest,
+            ignore_nulls,
+            heap: 0,
+            scratch: Vec::new(),
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        if self.latest {
+            "LATEST_BY_OFFSET"
+        } else {
+            "EARLIEST_BY_OFFSET"
+        }
+    }
+
+    /// Whether a value at `seq` replaces the slot's current one.
+    #[inline]
+    fn wins(&self, slot: usize, seq: u64) -> bool {
+        !self.present[slot]
+            || if self.latest {
+                seq >= self.seqs[slot]
+            } else {
+                seq < self.seqs[slot]
+            }
+    }
+
+    /// The slot's encoded value (meaningful only when present).
+    fn value(&self, slot: usize) -> &[u8] {
+        match self.width {
+            Some(w) => {
+                let v = &self.flat[slot * w..(slot + 1) * w];
+                if v[0] == 0 { &v[..1] } else { v }
+            }
+            None => &self.var[slot],
+        }
+    }
+
+    /// Stores an encoded value in the slot.
+    fn store(&mut self, slot: usize, encoded: &[u8]) {
+        match self.width {
+            Some(w) => {
+                let dst = &mut self.flat[slot * w..(slot + 1) * w];
+                dst.fill(0);
+                dst[..encoded.len()].copy_from_slice(encoded);
+            }
+            None => {
+                let v = &mut self.var[slot];
+                let before = v.capacity();
+                v.clear();
+                v.extend_from_slice(encoded);
+                self.heap = self.heap + v.capacity() - before;
+            }
+        }
+    }
+
+    fn clear_slot(&mut self, slot: usize) {
+        self.present[slot] = false;
+        self.seqs[slot] = 0;
+        match self.width {
+            Some(w) => self.flat[slot * w..(slot + 1) * w].fill(0),
+            None => self.heap -= std::mem::take(&mut self.var[slot]).capacity(),
+        }
+    }
+}
+
+impl GroupsAccumulator for SingleByOffset {
+    fn resize(&mut self, n: usize) {
+        self.seqs.resize(n, 0);
+        self.present.resize(n, false);
+        match self.width {
+            Some(w) => self.flat.resize(n * w, 0),
+            None => {
+                for v in self.var.iter().skip(n) {
+                    self.heap -= v.capacity();
+                }
+                self.var.resize_with(n, Vec::new);
+            }
+        }
+    }
+
+    fn update(&mut self, args: &[ArrayRef], slots: &[u32], ctx: &UpdateContext<'_>) -> Result<()> {
+        check_batch(args, 1, slots)?;
+        check_sequence(ctx.sequence, slots)?;
+        let col = self.value_type.column(&args[0])?;
+        let mut scratch = std::mem::take(&mut self.scratch);
+        for (i, s) in live_rows(slots) {
+            if self.ignore_nulls && col.is_null(i) {
+                continue;
+            }
+            get(&self.present, s)?;
+            let (s, seq) = (s as usize, ctx.sequence[i]);
+            if self.wins(s, seq) {
+                scratch.clear();
+                col.encode(i, &mut scratch);
+                self.store(s, &scratch);
+                self.seqs[s] = seq;
+                self.present[s] = true;
+            }
+        }
+        self.scratch = scratch;
+        Ok(())
+    }
+
+    fn retract(&mut self, _: &[ArrayRef], _: &[u32], _: &UpdateContext<'_>) -> Result<()> {
+        Err(DataFusionError::Execution(format!(
+            "internal error: {} cannot remove rows (it does not support tables)",
+            self.name()
+        )))
+    }
+
+    fn merge(&mut self, into: u32, from: u32) -> Result<()> {
+        check_merge(self.present.len(), into, from)?;
+        let (i, f) = (into as usize, from as usize);
+        if self.present[f] && self.wins(i, self.seqs[f]) {
+            let v = self.value(f).to_vec();
+            self.store(i, &v);
+            self.seqs[i] = self.seqs[f];
+            self.present[i] = true;
+        }
+        self.clear_slot(f);
+        Ok(())
+    }
+
+    fn reset(&mut self, slot: u32) {
+        if (slot as usize) < self.present.len() {
+            self.clear_slot(slot as usize);
+        }
+    }
+
+    fn evaluate(&self, slots: &[u32]) -> Result<ArrayRef> {
+        let values = slots
+            .iter()
+            .map(|&s| {
+                let present = *get(&self.present, s)?;
+                Ok(if present { self.value(s as usize) } else { &[0u8][..] })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.value_type.decode(values.into_iter())
+    }
+
+    fn save(&self, slot: u32, out: &mut Vec<u8>) {
+        let s = slot as usize;
+        if self.present.get(s).copied().unwrap_or(false) {
+            out.push(1);
+            put_u64(out, self.seqs[s]);
+            super::common::put_bytes(out, self.value(s));
+        } else {
+            out.push(0);
+        }
+    }
+
+    fn load(&mut self, slot: u32, bytes: &[u8]) -> Result<()> {
+        let mut r = Reader::new(bytes, self.name());
+        let loaded = match r.u8()? {
+            0 => None,
+            1 => {
+                let seq = r.u64()?;
+                let v = r.bytes()?;
+                self.value_type.validate(v).map_err(|e| r.err(&e.to_string()))?;
+                if self.ignore_nulls && v == [0] {
+                    return Err(r.err("null value while ignoring nulls"));
+                }
+                Some((seq, v))
+            }
+            _ => return Err(r.err("bad marker")),
+        };
+        r.finish()?;
+        get(&self.present, slot)?;
+        let s = slot as usize;
+        self.clear_slot(s);
+        if let Some((seq, v)) = loaded {
+            self.store(s, v);
+            self.seqs[s] = seq;
+            self.present[s] = true;
+        }
+        Ok(())
+    }
+
+    fn memory_size(&self) -> usize {
+        self.seqs.capacity() * 8
+            + self.present.capacity()
+            + self.flat.capacity()
+            + self.var.capacity() * std::mem::size_of::<Vec<u8>>()
+            + self.heap
+            + self.scratch.capacity()
+    }
+}

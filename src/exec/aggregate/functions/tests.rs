@@ -526,6 +526,8 @@ enum Reference {
     CollectSetString,
     Earliest,
     Latest,
+    LatestWithNulls,
+    EarliestString,
     /// `(n, ignore_nulls)`
     EarliestN(usize, bool),
     LatestN(usize, bool),
@@ -578,6 +580,8 @@ fn expected(r: Reference, rows: &[(u64, Option<i32>)]) -> String {
         }
         Reference::Earliest => opt(by_seq().iter().find_map(|r| r.1)),
         Reference::Latest => opt(by_seq().iter().rev().find_map(|r| r.1)),
+        Reference::LatestWithNulls => opt(by_seq().last().and_then(|r| r.1)),
+        Reference::EarliestString => by_seq().iter().find_map(|r| r.1).map_or("NULL".into(), text),
         Reference::EarliestN(n, ignore) => list_text(
             by_seq()
                 .iter()
@@ -675,6 +679,18 @@ fn cases() -> Vec<Case> {
         ),
         c("EARLIEST_BY_OFFSET", vec![SqlType::Int], vec![], Reference::Earliest),
         c("LATEST_BY_OFFSET", vec![SqlType::Int], vec![], Reference::Latest),
+        c(
+            "LATEST_BY_OFFSET",
+            vec![SqlType::Int, SqlType::Boolean],
+            vec![None, Some(ScalarValue::Boolean(Some(false)))],
+            Reference::LatestWithNulls,
+        ),
+        c(
+            "EARLIEST_BY_OFFSET",
+            vec![SqlType::String],
+            vec![],
+            Reference::EarliestString,
+        ),
         c(
             "EARLIEST_BY_OFFSET",
             vec![SqlType::Int, SqlType::Int, SqlType::Boolean],

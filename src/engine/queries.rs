@@ -291,7 +291,11 @@ impl Engine {
                     table: plan.source.kind == SourceKind::Table,
                 };
                 let table_sink = plan.sink.kind == SourceKind::Table;
-                Ok(Box::new(StatelessPipeline::new(spec, source, sink, table_sink)))
+                let suffix = window_suffix(&plan.source);
+                Ok(Box::new(
+                    StatelessPipeline::new(spec, source.with_key_suffix(suffix), sink, table_sink)
+                        .with_key_suffix(suffix),
+                ))
             }
             QueryPlan::Aggregate(plan) => {
                 let fields = |kind: crate::types::ColumnKind| -> Vec<(String, crate::types::SqlType)> {
@@ -347,7 +351,7 @@ impl Engine {
         query_id: &str,
     ) -> Result<QueryPlan, EngineError> {
         let catalog = self.catalog.read();
-        let grouped = !stmt.query.group_by.is_empty();
+        let grouped = crate::plan::uses_aggregates(&stmt.query);
         match (stmt.kind, grouped) {
             (SourceKind::Table, true) => Ok(QueryPlan::Aggregate(plan_aggregate(
                 &self.session_state,
@@ -439,6 +443,15 @@ impl Engine {
     /// The compiled plan of a running query (for EXPLAIN).
     pub(super) fn plan_of(&self, id: &str) -> Option<Arc<QueryPlan>> {
         self.plans.lock().get(id).cloned()
+    }
+}
+
+/// Bytes of window bounds at the end of a windowed table's record keys (Kafka Streams' layout).
+fn window_suffix(source: &crate::catalog::SourceDef) -> usize {
+    match &source.window {
+        Some(w) if w.kind == "SESSION" => 16,
+        Some(_) => 8,
+        None => 0,
     }
 }
 

@@ -103,11 +103,16 @@ pub struct Transformed {
 pub struct StatelessTransform {
     spec: StatelessSpec,
     source: SourceDecoder,
+    null_keys: u64,
 }
 
 impl StatelessTransform {
     pub fn new(spec: StatelessSpec, source: SourceDecoder) -> Self {
-        StatelessTransform { spec, source }
+        StatelessTransform {
+            spec,
+            source,
+            null_keys: 0,
+        }
     }
 
     /// The result batch schema: the output columns, then `ROWTIME`, `ROWPARTITION`, `ROWOFFSET`.
@@ -116,7 +121,9 @@ impl StatelessTransform {
     }
 
     pub fn source_counters(&self) -> SourceCounters {
-        self.source.counters
+        let mut c = self.source.counters;
+        c.null_keys_skipped += self.null_keys;
+        c
     }
 
     fn dead_letter(&self, kind: ErrorKind, message: String, record: &ConsumedRecord) -> DeadLetter {
@@ -137,6 +144,21 @@ impl StatelessTransform {
         }
         // Tables: a delete, or a row that no longer passes WHERE, removes the key downstream.
         let mut tombstones: Option<Vec<bool>> = None;
+        if self.spec.table && origin.iter().any(|&i| records[i].record.key.is_none()) {
+            // A table row needs a key: records without one are skipped (and counted).
+            let keep: Vec<bool> = origin.iter().map(|&i| records[i].record.key.is_some()).collect();
+            self.null_keys += keep.iter().filter(|k| !**k).count() as u64;
+            batch = filter_record_batch(&batch, &BooleanArray::from(keep.clone()))?;
+            origin = origin
+                .into_iter()
+                .zip(keep)
+                .filter(|(_, k)| *k)
+                .map(|(i, _)| i)
+                .collect();
+            if batch.num_rows() == 0 {
+                return Ok(None);
+            }
+        }
         if self.spec.table {
             let mut flags: Vec<bool> = origin.iter().map(|&i| records[i].record.value.is_none()).collect();
             if let Some((filter, text)) = &self.spec.filter {
@@ -257,6 +279,8 @@ pub struct StatelessPipeline {
     sink: SinkEncoder,
     /// The sink is a table: its records also update its materialized view.
     table_sink: bool,
+    /// Windowed table sources: output keys get the input record's window bounds back.
+    key_suffix: usize,
 }
 
 impl StatelessPipeline {
@@ -265,16 +289,37 @@ impl StatelessPipeline {
             transform: StatelessTransform::new(spec, source),
             sink,
             table_sink,
+            key_suffix: 0,
         }
+    }
+
+    /// The source is a windowed table whose keys end with `bytes` of window bounds; the sink keeps them.
+    pub fn with_key_suffix(mut self, bytes: usize) -> Self {
+        self.key_suffix = bytes;
+        self
     }
 }
 
 impl Pipeline for StatelessPipeline {
     fn process(&mut self, records: &[ConsumedRecord], out: &mut PipelineOutput) -> Result<(), ExecError> {
         if let Some(result) = self.transform.apply(records, &mut out.dead_letters)? {
-            let encoded =
+            let mut encoded =
                 self.sink
                     .encode_with_tombstones(&result.batch, result.tombstones.as_deref(), &mut out.dead_letters)?;
+            if self.key_suffix > 0 {
+                for r in &mut encoded {
+                    let window = records
+                        .binary_search_by_key(&r.source_offset, |c| c.offset)
+                        .ok()
+                        .and_then(|i| records[i].record.key.as_ref())
+                        .and_then(|k| k.get(k.len().saturating_sub(self.key_suffix)..));
+                    if let (Some(key), Some(window)) = (&r.record.key, window) {
+                        let mut full = key.to_vec();
+                        full.extend_from_slice(window);
+                        r.record.key = Some(bytes::Bytes::from(full));
+                    }
+                }
+            }
             if self.table_sink {
                 out.view_updates.extend(encoded.iter().filter_map(|r| {
                     Some(ViewUpdate {

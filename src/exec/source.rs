@@ -49,6 +49,8 @@ pub struct SourceDecoder {
     value_columns: usize,
     /// Computes event time from the decoded columns when the source declares `TIMESTAMP`.
     timestamp: Option<Arc<dyn PhysicalExpr>>,
+    /// Bytes of window bounds after the key (windowed tables), stripped before the key is decoded.
+    key_suffix: usize,
     pub counters: SourceCounters,
 }
 
@@ -75,8 +77,15 @@ impl SourceDecoder {
             key_decoder: Decoder::new(key_format, &key_fields, true)?,
             value_decoder: Decoder::new(value_format, &value_fields, false)?,
             timestamp,
+            key_suffix: 0,
             counters: SourceCounters::default(),
         })
+    }
+
+    /// For a windowed table: its keys end with `bytes` of window bounds, which are not part of the key columns.
+    pub fn with_key_suffix(mut self, bytes: usize) -> Self {
+        self.key_suffix = bytes;
+        self
     }
 
     /// Whether the source is a stream or a table.
@@ -103,7 +112,17 @@ impl SourceDecoder {
                 origin.push(i);
             }
         }
-        let keys: Vec<Option<&[u8]>> = origin.iter().map(|&i| records[i].record.key.as_deref()).collect();
+        let suffix = self.key_suffix;
+        let keys: Vec<Option<&[u8]>> = origin
+            .iter()
+            .map(|&i| {
+                records[i]
+                    .record
+                    .key
+                    .as_deref()
+                    .map(|k| &k[..k.len().saturating_sub(suffix)])
+            })
+            .collect();
         let values: Vec<Option<&[u8]>> = origin.iter().map(|&i| records[i].record.value.as_deref()).collect();
         let mut failed = vec![false; origin.len()];
 

@@ -89,7 +89,8 @@ struct Rewriter<'a> {
     group_by: &'a [ast::Expr],
     /// Aggregate calls found so far (deduplicated), with their arguments.
     calls: &'a mut Vec<(String, Vec<FunctionArgExpr>, String)>,
-    error: Option<PlanError>,
+    /// A window bound found inside an aggregate call.
+    error: Option<ast::Expr>,
 }
 
 impl VisitorMut for Rewriter<'_> {
@@ -103,6 +104,11 @@ impl VisitorMut for Rewriter<'_> {
                 .trim_matches('`')
                 .to_ascii_uppercase();
             if is_aggregate(&name) {
+                let call = ast::Expr::Function(f.clone());
+                if let Some(bound) = window_bound_in(&call, true) {
+                    self.error = Some(ast::Expr::Identifier(Ident::new(bound)));
+                    return ControlFlow::Continue(());
+                }
                 let args: Vec<FunctionArgExpr> = match &f.args {
                     FunctionArguments::List(list) => list
                         .args
@@ -132,7 +138,6 @@ impl VisitorMut for Rewriter<'_> {
         if let Some(i) = self.group_by.iter().position(|g| *g == c) {
             *e = ast::Expr::Identifier(Ident::new(gb_name(i)));
         }
-        let _ = &self.error;
         ControlFlow::Continue(())
     }
 }
@@ -166,7 +171,7 @@ pub fn plan_aggregate(
         Some(spec) => {
             if table_source {
                 return Err(PlanError::invalid_at(
-                    "WINDOW clause requires a STREAM source: tables cannot be aggregated into windows.",
+                    "Windowing not supported for table aggregations.",
                     query.position,
                 ));
             }
@@ -184,6 +189,12 @@ pub fn plan_aggregate(
             query.position,
         ));
     }
+    // WINDOWSTART/WINDOWEND are results of the window, not inputs: only select items may use them.
+    for e in query.group_by.iter().chain(query.having.iter()) {
+        if let Some(bound) = window_bound_in(e, false) {
+            return Err(window_bound_error(&bound));
+        }
+    }
 
     // GROUP BY expressions over the source.
     let group_exprs: Vec<ast::Expr> = query.group_by.iter().map(canonical).collect();
@@ -200,22 +211,26 @@ pub fn plan_aggregate(
         group_by.push((physical, canonical_ty, sql_type, e.to_string()));
     }
 
-    // Select items, rewritten over the aggregate schema.
+    // Select items (`*` is every source column), rewritten over the aggregate schema.
     let mut calls: Vec<(String, Vec<FunctionArgExpr>, String)> = Vec::new();
     let mut items: Vec<(String, ast::Expr, String, Option<usize>)> = Vec::new();
     let mut names = super::persistent::NameGenerator::new(&input.source.schema);
+    let mut projection: Vec<(ast::Expr, Option<String>)> = Vec::new();
     for item in &query.projection {
-        let (expr, alias) = match item {
-            SelectItem::UnnamedExpr(e) => (e.clone(), None),
-            SelectItem::ExprWithAlias { expr, alias } => (expr.clone(), Some(alias.value.clone())),
-            SelectItem::ExprWithAliases { expr, aliases } => (expr.clone(), aliases.first().map(|a| a.value.clone())),
-            SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) => {
-                return Err(PlanError::invalid_at(
-                    "SELECT * is not supported with GROUP BY: select the grouping expressions and aggregates.",
-                    query.position,
-                ));
+        match item {
+            SelectItem::UnnamedExpr(e) => projection.push((e.clone(), None)),
+            SelectItem::ExprWithAlias { expr, alias } => projection.push((expr.clone(), Some(alias.value.clone()))),
+            SelectItem::ExprWithAliases { expr, aliases } => {
+                projection.push((expr.clone(), aliases.first().map(|a| a.value.clone())))
             }
-        };
+            SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) => {
+                for c in input.source.schema.columns() {
+                    projection.push((ast::Expr::Identifier(Ident::new(&c.name)), None));
+                }
+            }
+        }
+    }
+    for (expr, alias) in projection {
         let name = alias.or_else(|| implicit_name(&expr)).unwrap_or_else(|| names.next());
         let mut rewritten = expr.clone();
         let mut rw = Rewriter {
@@ -224,6 +239,10 @@ pub fn plan_aggregate(
             error: None,
         };
         let _ = rewritten.visit(&mut rw);
+        if let Some(bound) = rw.error.take() {
+            return Err(window_bound_error(&bound_name(&bound)));
+        }
+        let rewritten = strip_qualifiers(rewritten);
         let group_index = match &rewritten {
             ast::Expr::Identifier(id) => (0..group_exprs.len()).find(|i| id.value == gb_name(*i)),
             _ => None,
@@ -239,12 +258,39 @@ pub fn plan_aggregate(
                 error: None,
             };
             let _ = rewritten.visit(&mut rw);
-            Some((rewritten, h.to_string(), expr_position(h)))
+            Some((strip_qualifiers(rewritten), h.to_string(), expr_position(h)))
         }
         None => None,
     };
-    if calls.is_empty() && !query.group_by.is_empty() && items.iter().all(|i| i.3.is_some()) {
-        // A GROUP BY with no aggregate is a DISTINCT-like table; ksqlDB accepts it.
+    if let Some(name) = unknown_function(query, |name| input.compiler.knows_function(name)) {
+        return Err(PlanError::invalid_at(
+            format!("Can't find any functions with the name '{name}'"),
+            query.position,
+        ));
+    }
+    if query.group_by.is_empty() {
+        let ungrouped: Vec<&str> = items
+            .iter()
+            .filter(|(_, rewritten, _, _)| references_source(rewritten))
+            .map(|(_, _, text, _)| text.as_str())
+            .collect();
+        return Err(PlanError::invalid_at(
+            if ungrouped.is_empty() {
+                "Aggregate functions are not supported without a GROUP BY clause.".to_string()
+            } else {
+                format!(
+                    "Non-aggregate SELECT expression(s) not part of GROUP BY: {}",
+                    ungrouped.join(", ")
+                )
+            },
+            query.position,
+        ));
+    }
+    if calls.is_empty() {
+        return Err(PlanError::invalid_at(
+            "GROUP BY requires aggregate functions in either the SELECT or HAVING clause.",
+            query.position,
+        ));
     }
 
     // Resolve the aggregate functions over the source.
@@ -298,11 +344,16 @@ pub fn plan_aggregate(
             .map(|a| a.spec.name.as_str())
             .collect();
         if !not_undoable.is_empty() {
-            let mut names: Vec<&str> = not_undoable.clone();
-            names.dedup();
+            let mut names: Vec<&str> = Vec::new();
+            for n in not_undoable {
+                if !names.contains(&n) {
+                    names.push(n);
+                }
+            }
             return Err(PlanError::invalid(format!(
-                "The aggregation functions {} cannot be applied to a table source, only to a stream source.",
-                names.join(" and ")
+                "The aggregation function{} {} cannot be applied to a table source, only to a stream source.",
+                if names.len() > 1 { "s" } else { "" },
+                english_list(&names)
             )));
         }
     }
@@ -338,8 +389,7 @@ pub fn plan_aggregate(
         if let Some(i) = gi {
             if let Some(previous) = &key_names[*i] {
                 return Err(PlanError::invalid(format!(
-                    "The projection contains a key column (`{}`) more than once, aliased as: {previous} and {name}.",
-                    group_by[*i].3
+                    "The projection contains a key column more than once: `{previous}` and `{name}`."
                 )));
             }
             key_names[*i] = Some(name.clone());
@@ -356,7 +406,7 @@ pub fn plan_aggregate(
             "Key missing from projection (ie, SELECT).\nThe query used to build `{}` must include the grouping expression{} {} in its projection (eg, SELECT {}...).",
             sink.name,
             if missing.len() > 1 { "s" } else { "" },
-            missing.join(" and "),
+            english_list(&missing),
             missing.join(", ")
         )));
     }
@@ -402,13 +452,19 @@ pub fn plan_aggregate(
     }
     if values.is_empty() {
         return Err(PlanError::invalid(format!(
-            "The result of the query used to build `{}` has no value columns. Select at least one aggregate or column besides the GROUP BY expressions.",
+            "The projection contains no value columns. The query used to build `{}` must select at least one aggregate or column besides the GROUP BY expressions.",
             sink.name
         )));
     }
     let having = match having {
         Some((rewritten, text, position)) => {
-            let (physical, ty) = over_aggregates.compile(&rewritten).map_err(not_grouped)?;
+            let (physical, ty) = over_aggregates.compile(&rewritten).map_err(|e| match not_grouped(e) {
+                PlanError::Invalid { message, position } => PlanError::Invalid {
+                    message: message.replace("Non-aggregate SELECT expression(s)", "Non-aggregate HAVING expression"),
+                    position,
+                },
+                other => other,
+            })?;
             if ty != DataType::Boolean {
                 return Err(PlanError::Invalid {
                     message: format!("Type error in HAVING expression: Should evaluate to boolean but is {text}."),
@@ -456,6 +512,182 @@ pub fn plan_aggregate(
         values,
         aggregate_schema,
     })
+}
+
+/// Whether a query aggregates: a GROUP BY, or an aggregate function in its projection or HAVING.
+pub fn uses_aggregates(query: &Query) -> bool {
+    struct Find(bool);
+    impl VisitorMut for Find {
+        type Break = ();
+        fn pre_visit_expr(&mut self, e: &mut ast::Expr) -> ControlFlow<()> {
+            if let ast::Expr::Function(f) = e {
+                let name = f
+                    .name
+                    .to_string()
+                    .trim_matches('"')
+                    .trim_matches('`')
+                    .to_ascii_uppercase();
+                if is_aggregate(&name) {
+                    self.0 = true;
+                    return ControlFlow::Break(());
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    if !query.group_by.is_empty() {
+        return true;
+    }
+    let mut find = Find(false);
+    for item in &query.projection {
+        let mut e = match item {
+            SelectItem::UnnamedExpr(e) => e.clone(),
+            SelectItem::ExprWithAlias { expr, .. } | SelectItem::ExprWithAliases { expr, .. } => expr.clone(),
+            _ => continue,
+        };
+        let _ = e.visit(&mut find);
+    }
+    if let Some(h) = &query.having {
+        let mut e = h.clone();
+        let _ = e.visit(&mut find);
+    }
+    find.0
+}
+
+/// The first function named in the projection or HAVING that is neither an aggregate nor a known scalar function:
+/// reported before the shape checks, since a misspelt aggregate otherwise reads as "GROUP BY requires aggregates".
+fn unknown_function(query: &Query, knows: impl Fn(&str) -> bool) -> Option<String> {
+    struct Find<F: Fn(&str) -> bool> {
+        knows: F,
+        unknown: Option<String>,
+    }
+    impl<F: Fn(&str) -> bool> VisitorMut for Find<F> {
+        type Break = ();
+        fn pre_visit_expr(&mut self, e: &mut ast::Expr) -> ControlFlow<()> {
+            if let ast::Expr::Function(f) = e {
+                let name = f
+                    .name
+                    .to_string()
+                    .trim_matches('"')
+                    .trim_matches('`')
+                    .to_ascii_uppercase();
+                if !is_aggregate(&name) && !(self.knows)(&name) {
+                    self.unknown = Some(name);
+                    return ControlFlow::Break(());
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut find = Find { knows, unknown: None };
+    for item in &query.projection {
+        let mut e = match item {
+            SelectItem::UnnamedExpr(e) => e.clone(),
+            SelectItem::ExprWithAlias { expr, .. } | SelectItem::ExprWithAliases { expr, .. } => expr.clone(),
+            _ => continue,
+        };
+        let _ = e.visit(&mut find);
+    }
+    if let Some(h) = &query.having {
+        let mut e = h.clone();
+        let _ = e.visit(&mut find);
+    }
+    find.unknown
+}
+
+/// `A`, `A and B`, `A, B and C`.
+fn english_list<S: AsRef<str>>(items: &[S]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.as_ref().to_string(),
+        [init @ .., last] => format!(
+            "{} and {}",
+            init.iter().map(|s| s.as_ref()).collect::<Vec<_>>().join(", "),
+            last.as_ref()
+        ),
+    }
+}
+
+fn window_bound_error(bound: &str) -> PlanError {
+    PlanError::invalid(format!(
+        "Window bounds column {bound} can only be used in the SELECT clause of windowed aggregations and can not be passed to aggregate functions."
+    ))
+}
+
+fn bound_name(e: &ast::Expr) -> String {
+    match e {
+        ast::Expr::Identifier(id) => id.value.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The first `WINDOWSTART`/`WINDOWEND` reference in `e` (when `inside_call`, `e` itself is not considered a bound).
+fn window_bound_in(e: &ast::Expr, inside_call: bool) -> Option<String> {
+    struct Find(Option<String>);
+    impl VisitorMut for Find {
+        type Break = ();
+        fn pre_visit_expr(&mut self, e: &mut ast::Expr) -> ControlFlow<()> {
+            let name = match e {
+                ast::Expr::Identifier(id) => Some(id.value.clone()),
+                ast::Expr::CompoundIdentifier(parts) => parts.last().map(|p| p.value.clone()),
+                _ => None,
+            };
+            if let Some(n) = name.filter(|n| n == WINDOWSTART || n == WINDOWEND) {
+                self.0 = Some(n);
+                return ControlFlow::Break(());
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let _ = inside_call;
+    let mut find = Find(None);
+    let mut copy = e.clone();
+    let _ = copy.visit(&mut find);
+    find.0
+}
+
+/// `t.col` becomes `col`: the aggregate schema has no qualifiers (there is one source).
+fn strip_qualifiers(e: ast::Expr) -> ast::Expr {
+    struct Strip;
+    impl VisitorMut for Strip {
+        type Break = ();
+        fn post_visit_expr(&mut self, e: &mut ast::Expr) -> ControlFlow<()> {
+            if let ast::Expr::CompoundIdentifier(parts) = e
+                && let Some(last) = parts.last()
+            {
+                *e = ast::Expr::Identifier(last.clone());
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut e = e;
+    let _ = e.visit(&mut Strip);
+    e
+}
+
+/// Whether a rewritten select item still refers to a source column (neither grouped nor aggregated).
+fn references_source(e: &ast::Expr) -> bool {
+    struct Find(bool);
+    impl VisitorMut for Find {
+        type Break = ();
+        fn pre_visit_expr(&mut self, e: &mut ast::Expr) -> ControlFlow<()> {
+            if let ast::Expr::Identifier(id) = e {
+                let internal = id.value.starts_with("KSQL_GB_")
+                    || id.value.starts_with("KSQL_AGG_VARIABLE_")
+                    || id.value == WINDOWSTART
+                    || id.value == WINDOWEND;
+                if !internal {
+                    self.0 = true;
+                    return ControlFlow::Break(());
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut find = Find(false);
+    let mut copy = e.clone();
+    let _ = copy.visit(&mut find);
+    find.0
 }
 
 /// The value of a literal argument (TOPK's `k`), for functions that take constants.

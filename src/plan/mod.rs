@@ -14,7 +14,7 @@ pub mod properties;
 mod pull;
 pub mod session;
 
-pub use aggregate::{AggregatePlan, AggregateSink, plan_aggregate};
+pub use aggregate::{AggregatePlan, AggregateSink, plan_aggregate, uses_aggregates};
 pub use create_source::plan_create_source;
 pub use error::PlanError;
 pub use persistent::{PersistentPlan, SinkTarget, TransientPlan, plan_persistent, plan_transient, result_batch_schema};

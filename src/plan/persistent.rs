@@ -137,7 +137,7 @@ pub fn plan_persistent(
             sql,
             query_id,
         } => {
-            let def = sink_definition(
+            let mut def = sink_definition(
                 name,
                 kind,
                 properties,
@@ -147,6 +147,10 @@ pub fn plan_persistent(
                 &result_logical,
                 keys.partitioned_by_null,
             )?;
+            // A transform of a windowed table is windowed the same way.
+            if kind == SourceKind::Table {
+                def.window = source.window.clone();
+            }
             let ts = sink_timestamp_index(&def, &output_columns)?;
             (def, ts)
         }

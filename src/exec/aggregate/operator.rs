@@ -812,7 +812,7 @@ impl AggregatePipeline {
                     let WindowKind::Session { gap } = def.kind else {
                         continue;
                     };
-                    let existing: Vec<(Window, u32)> = match self.groups.sessions.get(&*key) {
+                    let mut existing: Vec<(Window, u32)> = match self.groups.sessions.get(&*key) {
                         Some(s) => s
                             .overlapping(ts, gap)
                             .into_iter()
@@ -820,6 +820,8 @@ impl AggregatePipeline {
                             .collect(),
                         None => vec![],
                     };
+                    // Sessions merge in time order (Kafka Streams reads them from its store by time).
+                    existing.sort_by_key(|(w, slot)| (w.start, w.end, *slot));
                     let merged = existing
                         .iter()
                         .fold(Window { start: ts, end: ts }, |acc, (w, _)| Window {
@@ -845,14 +847,25 @@ impl AggregatePipeline {
                             // Merging moves state between slots: apply the rows gathered so far first.
                             self.flush_updates(&args, &mut pending_rows, &mut pending_slots, &mut pending_seq)?;
                             for &(old_window, slot) in &existing {
-                                if old_window != merged {
+                                // The replaced session is deleted downstream (stamped with its own time), if it
+                                // was ever shown; EMIT FINAL shows only closed sessions, so it has nothing to delete.
+                                // Kafka Streams removes the merged sessions unless the result is just the record's
+                                // own point window (a record at the exact time of a single-point session).
+                                let old = &self.groups.slots[slot as usize];
+                                let replaced = merged != (Window { start: ts, end: ts });
+                                if replaced && !self.spec.emit_final && old.visible {
                                     pass.emissions.push(Emission::Tombstone {
                                         key: key.to_vec().into_boxed_slice(),
                                         window: old_window,
-                                        timestamp: ts,
+                                        timestamp: old.timestamp,
                                         partition: record.partition,
                                         offset: record.offset,
                                     });
+                                }
+                                if slot == first && replaced {
+                                    self.groups.slots[slot as usize].visible = false;
+                                }
+                                if old_window != merged {
                                     self.groups.removed.push(state_key(&key, Some(old_window)));
                                 }
                                 if slot != first {

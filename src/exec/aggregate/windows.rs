@@ -129,17 +129,19 @@ impl WindowDef {
                 });
             }
             WindowKind::Hopping { size, advance } => {
-                // The latest window starting at or before t, then back while the window still contains t.
-                let mut start = t - t.rem_euclid(advance);
-                let mut windows = Vec::new();
-                while start > t.saturating_sub(size) {
-                    windows.push(Window {
+                // As Kafka Streams: windows start at multiples of `advance`, never before 0, and contain t.
+                let first = (t.saturating_sub(size).saturating_add(advance)).max(0);
+                let mut start = first - first.rem_euclid(advance);
+                if start.saturating_add(size) <= t {
+                    start = start.saturating_add(advance);
+                }
+                while start <= t {
+                    out.push(Window {
                         start,
                         end: start.saturating_add(size),
                     });
-                    start = start.saturating_sub(advance);
+                    start = start.saturating_add(advance);
                 }
-                out.extend(windows.into_iter().rev());
             }
             WindowKind::Session { .. } => {}
         }
@@ -224,15 +226,17 @@ mod tests {
             retention_ms: None,
             grace_ms: None,
         });
-        assert_eq!(windows(&d, 0), vec![(-20_000, 10_000), (-10_000, 20_000), (0, 30_000)]);
         assert_eq!(
-            windows(&d, 15_000),
-            vec![(-10_000, 20_000), (0, 30_000), (10_000, 40_000)]
+            windows(&d, 45_000),
+            vec![(20_000, 50_000), (30_000, 60_000), (40_000, 70_000)]
         );
         assert_eq!(
-            windows(&d, 10_000),
-            vec![(-10_000, 20_000), (0, 30_000), (10_000, 40_000)]
+            windows(&d, 40_000),
+            vec![(20_000, 50_000), (30_000, 60_000), (40_000, 70_000)]
         );
+        // As ksqlDB (Kafka Streams): no window starts before the epoch, so early records are in fewer windows.
+        assert_eq!(windows(&d, 0), vec![(0, 30_000)]);
+        assert_eq!(windows(&d, 15_000), vec![(0, 30_000), (10_000, 40_000)]);
     }
 
     #[test]

@@ -2,7 +2,10 @@
 //!
 //! One run reports, on the embedded log: the append rate, the decode-only rate (bytes to Arrow, the ceiling of
 //! any query), and a stateless `CREATE STREAM ... AS SELECT` (filter on price, arithmetic projection) end to end.
-//! Figures are events per second on one core (each phase runs on one thread).
+//! Figures are events per second on one core (each phase runs on one thread). The stateful phases (windowed
+//! aggregates, memory for a million keys, REST pull latency) are in [`stateful`].
+
+mod stateful;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -71,7 +74,7 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
     let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
     let dir = args.dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
     let mut config = Config::default();
-    config.storage.data_dir = dir;
+    config.storage.data_dir = dir.clone();
     config.storage.fsync = FsyncMode::Never;
     let engine = Engine::open(EngineOptions {
         config,
@@ -158,5 +161,6 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         100.0 * csas_rate / decode_rate
     );
     engine.shutdown();
-    Ok(())
+
+    stateful::run(&events, &dir.join("stateful"), decode_rate)
 }

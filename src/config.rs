@@ -76,6 +76,9 @@ pub struct StorageConfig {
     pub segment_bytes: u64,
     pub fsync: FsyncMode,
     pub fsync_interval_ms: u64,
+    /// Memory the state store (checkpoints, query state, materialized views) may use to cache pages. The store's
+    /// own default is 1 GiB, which would dwarf the state of most queries.
+    pub cache_mb: u64,
 }
 
 impl Default for StorageConfig {
@@ -85,6 +88,7 @@ impl Default for StorageConfig {
             segment_bytes: 64 * 1024 * 1024,
             fsync: FsyncMode::Interval,
             fsync_interval_ms: 1000,
+            cache_mb: 128,
         }
     }
 }

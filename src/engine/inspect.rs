@@ -261,6 +261,13 @@ impl Engine {
         }
     }
 
+    /// Records a running persistent query has consumed so far: what benchmarks and tests wait on.
+    pub fn records_consumed(&self, query_id: &str) -> Option<u64> {
+        self.runtime
+            .stats(query_id)
+            .map(|s| s.records_in.load(Ordering::Relaxed))
+    }
+
     fn query_statistics(&self, id: &str) -> String {
         match self.runtime.stats(id) {
             Some(s) => {

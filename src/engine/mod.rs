@@ -104,7 +104,10 @@ impl Engine {
         let data_dir = config.storage.data_dir.clone();
         std::fs::create_dir_all(&data_dir)
             .map_err(|e| EngineError::invalid(format!("cannot create data directory {}: {e}", data_dir.display())))?;
-        let db = sled::Config::new().path(data_dir.join("state")).open()?;
+        let db = sled::Config::new()
+            .path(data_dir.join("state"))
+            .cache_capacity(config.storage.cache_mb.saturating_mul(1024 * 1024))
+            .open()?;
         let store: Arc<dyn TopicStore> = Arc::new(open_embedded(&data_dir.join("topics"), &config)?);
         Self::open_with(config, options.synchronous, options.fixed_clock, db, store)
     }

@@ -338,8 +338,16 @@ impl QueryTask {
                 None => state.deletes.push(k.clone()),
             }
         }
+        let started = Instant::now();
         self.checkpoints
             .commit_all(&self.id, &cp, &state, self.config.view.as_deref())?;
+        tracing::debug!(
+            query = %self.id,
+            puts = state.puts.len(),
+            deletes = state.deletes.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "checkpoint written"
+        );
         self.unsaved_state.clear();
         // Only after the checkpoint: the consumer group may never be ahead of what the query has made durable.
         let offsets: Vec<(String, u32, i64)> = self

@@ -13,12 +13,11 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::metadata::MetadataTopic;
 
-use super::errors::{is_unknown_topic, kafka_error};
+use super::errors::{LogContext, is_unknown_topic, kafka_error};
 use super::mock::MockKafka;
 use super::settings::Settings;
 use crate::topics::{Created, Result, TopicError, TopicInfo, TopicSpec};
@@ -27,7 +26,7 @@ const MOCK_PREFIX: &str = "__weir_mock_";
 
 /// How topics are created and deleted on this cluster.
 enum Backend {
-    Broker(AdminClient<DefaultClientContext>),
+    Broker(AdminClient<LogContext>),
     Mock {
         cluster: Arc<MockKafka>,
         names: Mutex<MockNames>,
@@ -70,20 +69,20 @@ impl MockNames {
 pub(super) struct Admin {
     backend: Backend,
     /// A consumer-type client (it never auto-creates topics) for metadata, watermarks and group listing.
-    meta: BaseConsumer,
+    meta: BaseConsumer<LogContext>,
     timeout: Duration,
     replication_factor: i16,
 }
 
 impl Admin {
     pub fn connect(settings: &Settings, mock: Option<Arc<MockKafka>>) -> Result<Admin> {
-        let meta: BaseConsumer = settings.metadata().create().map_err(kafka_error)?;
+        let meta: BaseConsumer<LogContext> = settings.metadata().create_with_context(LogContext).map_err(kafka_error)?;
         let backend = match mock {
             Some(cluster) => Backend::Mock {
                 cluster,
                 names: Mutex::new(MockNames::default()),
             },
-            None => Backend::Broker(settings.admin().create().map_err(kafka_error)?),
+            None => Backend::Broker(settings.admin().create_with_context(LogContext).map_err(kafka_error)?),
         };
         Ok(Admin {
             backend,
@@ -178,16 +177,20 @@ impl Admin {
     }
 
     /// Creates a topic with `configs` (e.g. `cleanup.policy=compact`), or reports the one already there.
+    ///
+    /// An existing topic is reported without asking the admin API, so a cluster that lacks it (librdkafka's mock
+    /// cluster reached over the network) or a principal without the right to create topics still works with
+    /// topics made beforehand.
     pub fn create(&self, name: &str, spec: TopicSpec, configs: &[(&str, &str)]) -> Result<Created> {
         let replicas = spec.replicas.max(self.replication_factor);
+        if let Some(existing) = self.describe(name)? {
+            return Ok(Created::AlreadyExists {
+                partitions: existing.partitions,
+            });
+        }
         match &self.backend {
             Backend::Broker(admin) => self.create_on_broker(admin, name, spec.partitions, replicas, configs),
             Backend::Mock { cluster, names } => {
-                if let Some(existing) = self.describe(name)? {
-                    return Ok(Created::AlreadyExists {
-                        partitions: existing.partitions,
-                    });
-                }
                 let mut names = names.lock();
                 if names.deleted.remove(name) {
                     *names.generation.entry(name.to_owned()).or_insert(0) += 1;
@@ -204,7 +207,7 @@ impl Admin {
 
     fn create_on_broker(
         &self,
-        admin: &AdminClient<DefaultClientContext>,
+        admin: &AdminClient<LogContext>,
         name: &str,
         partitions: u32,
         replicas: i16,
@@ -249,6 +252,9 @@ impl Admin {
                     )));
                 }
                 Err((_, RDKafkaErrorCode::InvalidTopic)) => return Err(TopicError::InvalidName(name.to_owned())),
+                Err((_, code @ (RDKafkaErrorCode::UnsupportedVersion | RDKafkaErrorCode::UnsupportedFeature))) => {
+                    return Err(TopicError::Unsupported(format!("creating topic '{name}' ({code})")));
+                }
                 Err((_, code)) => return Err(TopicError::Kafka(format!("creating topic '{name}': {code}"))),
             }
         }

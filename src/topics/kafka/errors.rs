@@ -45,3 +45,26 @@ pub(super) fn is_transient(e: &KafkaError) -> bool {
         )
     )
 }
+
+/// The context of every client: librdkafka reports client-wide errors here as well as to the caller, and rdkafka's
+/// default logs all of them as errors. Reaching the end of a partition is routine, and connection trouble the
+/// client retries by itself is worth a warning, not an error.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct LogContext;
+
+impl rdkafka::ClientContext for LogContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        log_client_error(&error, reason);
+    }
+}
+
+impl rdkafka::consumer::ConsumerContext for LogContext {}
+
+/// How [`LogContext`] (and the group committers' context) log a client-wide error.
+pub(super) fn log_client_error(error: &KafkaError, reason: &str) {
+    match error {
+        KafkaError::PartitionEOF(_) | KafkaError::Global(RDKafkaErrorCode::PartitionEOF) => {}
+        e if is_transient(e) => tracing::warn!("Kafka client: {e}: {reason}"),
+        e => tracing::error!("Kafka client: {e}: {reason}"),
+    }
+}

@@ -14,7 +14,7 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
 use rdkafka::error::KafkaResult;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
-use super::errors::kafka_error;
+use super::errors::{kafka_error, log_client_error};
 use super::settings::Settings;
 use crate::topics::Result;
 
@@ -23,7 +23,11 @@ struct CommitContext {
     group: String,
 }
 
-impl ClientContext for CommitContext {}
+impl ClientContext for CommitContext {
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        log_client_error(&error, reason);
+    }
+}
 
 impl ConsumerContext for CommitContext {
     fn commit_callback(&self, result: KafkaResult<()>, _offsets: &TopicPartitionList) {

@@ -17,7 +17,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header as KafkaHeader, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer as _};
 
-use super::errors::kafka_error;
+use super::errors::{LogContext, kafka_error};
 use super::settings::Settings;
 use crate::topics::{Record, Result, TopicError};
 
@@ -28,14 +28,14 @@ pub(super) fn wire_timestamp(timestamp: i64) -> i64 {
 
 pub(super) struct Producer {
     settings: Settings,
-    current: RwLock<FutureProducer>,
+    current: RwLock<FutureProducer<LogContext>>,
     /// Held while enqueueing one append's records.
     enqueue: Mutex<()>,
 }
 
 impl Producer {
     pub fn connect(settings: &Settings) -> Result<Producer> {
-        let producer = settings.producer().create().map_err(kafka_error)?;
+        let producer = settings.producer().create_with_context(LogContext).map_err(kafka_error)?;
         Ok(Producer {
             settings: settings.clone(),
             current: RwLock::new(producer),
@@ -116,10 +116,10 @@ impl Producer {
     }
 
     /// Turns a produce error into a [`TopicError`], replacing the producer if it is no longer usable.
-    fn failure(&self, topic: &str, partition: u32, producer: &FutureProducer, e: KafkaError) -> TopicError {
+    fn failure(&self, topic: &str, partition: u32, producer: &FutureProducer<LogContext>, e: KafkaError) -> TopicError {
         if let Some((code, reason)) = producer.client().fatal_error() {
             tracing::error!(%code, reason, "the Kafka producer failed fatally; starting a new one");
-            match self.settings.producer().create::<FutureProducer>() {
+            match self.settings.producer().create_with_context(LogContext) {
                 Ok(fresh) => *self.current.write() = fresh,
                 Err(e) => tracing::error!("cannot start a new Kafka producer: {e}"),
             }

@@ -25,7 +25,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
 
-use super::errors::{is_transient, is_unknown_topic, kafka_error};
+use super::errors::{LogContext, is_transient, is_unknown_topic, kafka_error};
 use super::settings::Settings;
 use crate::topics::{ConsumedRecord, Header, Record, Result, TopicError};
 
@@ -87,7 +87,7 @@ pub(super) struct ReadContext<'a> {
 
 /// A consumer assigned (at most) one partition, with the records it fetched and has not yet returned.
 pub(super) struct Reader {
-    consumer: BaseConsumer,
+    consumer: BaseConsumer<LogContext>,
     /// The topic's name for records (what users see) and on the cluster.
     topic: Arc<str>,
     physical: String,
@@ -102,7 +102,7 @@ pub(super) struct Reader {
 impl Reader {
     fn new(settings: &Settings) -> Result<Reader> {
         Ok(Reader {
-            consumer: settings.reader().create().map_err(kafka_error)?,
+            consumer: settings.reader().create_with_context(LogContext).map_err(kafka_error)?,
             topic: Arc::from(""),
             physical: String::new(),
             partition: 0,

@@ -49,7 +49,10 @@ fn main() -> ExitCode {
         }
     }
     let mut stdout = std::io::stdout();
-    if writeln!(stdout, "{}", mock.bootstrap_servers()).and_then(|()| stdout.flush()).is_err() {
+    if writeln!(stdout, "{}", mock.bootstrap_servers())
+        .and_then(|()| stdout.flush())
+        .is_err()
+    {
         return ExitCode::FAILURE;
     }
     // Runs until the test closes stdin (or kills the process).

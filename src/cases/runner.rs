@@ -179,7 +179,9 @@ fn create_source_topics(engine: &Engine, case: &TestCase) {
     let store = engine.topics();
     let mut wanted: Vec<(String, u32)> = Vec::new();
     for statement in &case.statements {
-        let Ok(parsed) = crate::sql::parse(statement) else { continue };
+        let Ok(parsed) = crate::sql::parse(statement) else {
+            continue;
+        };
         for stmt in parsed {
             if let crate::sql::ast::Statement::CreateSource(create) = &stmt.statement
                 && let Some(topic) = create.properties.get("KAFKA_TOPIC")
@@ -197,7 +199,13 @@ fn create_source_topics(engine: &Engine, case: &TestCase) {
     wanted.extend(case.inputs.iter().map(|i| (i.topic.clone(), 1)));
     for (topic, partitions) in wanted {
         if matches!(store.describe_topic(&topic), Ok(None)) {
-            let _ = store.create_topic(&topic, TopicSpec { partitions, replicas: 1 });
+            let _ = store.create_topic(
+                &topic,
+                TopicSpec {
+                    partitions,
+                    replicas: 1,
+                },
+            );
         }
     }
 }

@@ -228,7 +228,13 @@ mod tests {
         {
             let store = Arc::new(KafkaStore::connect_mock(&config, Arc::clone(&mock)).unwrap());
             store
-                .create_compacted_topic(topic, TopicSpec { partitions: 1, replicas: 1 })
+                .create_compacted_topic(
+                    topic,
+                    TopicSpec {
+                        partitions: 1,
+                        replicas: 1,
+                    },
+                )
                 .unwrap();
             let log = CommandLog::open_topic(store, topic).unwrap();
             assert_eq!(log.next_seq().unwrap(), 0);
@@ -242,7 +248,10 @@ mod tests {
         let store: Arc<dyn TopicStore> = Arc::new(KafkaStore::connect_mock(&config, Arc::clone(&mock)).unwrap());
         let log = CommandLog::open_topic(Arc::clone(&store), topic).unwrap();
         let all = log.read_all().unwrap();
-        assert_eq!(all, (0..3).map(|i| command(i, &format!("stmt {i}"))).collect::<Vec<_>>());
+        assert_eq!(
+            all,
+            (0..3).map(|i| command(i, &format!("stmt {i}"))).collect::<Vec<_>>()
+        );
         assert_eq!(log.next_seq().unwrap(), 3);
         // A second writer's commands are picked up on the next read.
         let other = CommandLog::open_topic(Arc::clone(&store), topic).unwrap();

@@ -113,7 +113,11 @@ impl Engine {
                     replicas: 1,
                 },
             )?;
-            tracing::info!(bootstrap = kafka.bootstrap_servers(), command_topic, "topic store: Kafka");
+            tracing::info!(
+                bootstrap = kafka.bootstrap_servers(),
+                command_topic,
+                "topic store: Kafka"
+            );
             let store: Arc<dyn TopicStore> = kafka;
             let log = CommandLog::open_topic(Arc::clone(&store), command_topic)?;
             (store, log)

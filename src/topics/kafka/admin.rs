@@ -76,7 +76,10 @@ pub(super) struct Admin {
 
 impl Admin {
     pub fn connect(settings: &Settings, mock: Option<Arc<MockKafka>>) -> Result<Admin> {
-        let meta: BaseConsumer<LogContext> = settings.metadata().create_with_context(LogContext).map_err(kafka_error)?;
+        let meta: BaseConsumer<LogContext> = settings
+            .metadata()
+            .create_with_context(LogContext)
+            .map_err(kafka_error)?;
         let backend = match mock {
             Some(cluster) => Backend::Mock {
                 cluster,

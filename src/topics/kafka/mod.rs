@@ -376,8 +376,11 @@ impl TopicStore for KafkaStore {
         let physical = inner.resolve(topic)?;
         inner.check_partition(topic, partition)?;
         let mut reader = inner.readers.checkout(topic, &physical, partition, offset, || {
+            // Below the earliest offset is an error, as on the embedded log. Past the reported end is left to the
+            // consumer (it reports an offset the broker does not have): a broker's reported end can lag behind
+            // what it serves (Tansu 0.6 reports the last batch's base offset + 1).
             let range = inner.watermarks(topic, &physical, partition)?;
-            if offset < range.0 || offset > range.1 {
+            if offset < range.0 {
                 return Err(out_of_range(topic, partition, offset, range));
             }
             Ok(())

@@ -35,7 +35,10 @@ pub(super) struct Producer {
 
 impl Producer {
     pub fn connect(settings: &Settings) -> Result<Producer> {
-        let producer = settings.producer().create_with_context(LogContext).map_err(kafka_error)?;
+        let producer = settings
+            .producer()
+            .create_with_context(LogContext)
+            .map_err(kafka_error)?;
         Ok(Producer {
             settings: settings.clone(),
             current: RwLock::new(producer),

@@ -292,13 +292,10 @@ impl Inner {
         }
     }
 
-    fn read_context<'a>(
-        &'a self,
-        watermarks: &'a dyn Fn(&str, u32) -> std::result::Result<(i64, i64), rdkafka::error::KafkaError>,
-    ) -> ReadContext<'a> {
+    fn read_context(&self) -> ReadContext<'_> {
         ReadContext {
             ends: &self.ends,
-            watermarks,
+            admin: &self.admin,
         }
     }
 }
@@ -385,8 +382,7 @@ impl TopicStore for KafkaStore {
             }
             Ok(())
         })?;
-        let watermarks = |t: &str, p: u32| inner.admin.watermarks(t, p);
-        let records = reader.read(max_records, &inner.read_context(&watermarks))?;
+        let records = reader.read(max_records, &inner.read_context())?;
         inner.readers.give_back(reader);
         Ok(records)
     }
@@ -408,8 +404,7 @@ impl TopicStore for KafkaStore {
             inner.check_partition(topic, partition)?;
             // An offset out of range shows up as an error of the consumer; no need to ask first.
             let mut reader = inner.readers.checkout(topic, &physical, partition, offset, || Ok(()))?;
-            let watermarks = |t: &str, p: u32| inner.admin.watermarks(t, p);
-            let ready = reader.wait(timeout, &inner.read_context(&watermarks))?;
+            let ready = reader.wait(timeout, &inner.read_context())?;
             inner.readers.give_back(reader);
             Ok::<bool, TopicError>(ready)
         })();

@@ -25,6 +25,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
 
+use super::admin::Admin;
 use super::errors::{LogContext, is_transient, is_unknown_topic, kafka_error};
 use super::settings::Settings;
 use crate::topics::{ConsumedRecord, Header, Record, Result, TopicError};
@@ -79,10 +80,10 @@ enum Polled {
     Nothing,
 }
 
-/// What a read needs besides the reader: the watermarks (through `watermarks`) and the end hints.
+/// What a read needs besides the reader: the end hints, and the cluster for watermarks.
 pub(super) struct ReadContext<'a> {
     pub ends: &'a EndHints,
-    pub watermarks: &'a dyn Fn(&str, u32) -> std::result::Result<(i64, i64), KafkaError>,
+    pub admin: &'a Admin,
 }
 
 /// A consumer assigned (at most) one partition, with the records it fetched and has not yet returned.
@@ -159,7 +160,7 @@ impl Reader {
             Some(Err(e)) if is_unknown_topic(&e) => Err(TopicError::UnknownTopic(self.topic.to_string())),
             // `auto.offset.reset=error`: the position is no longer in the log (retention or a recreated topic).
             Some(Err(e)) if is_offset_reset(&e) => {
-                let range = (ctx.watermarks)(&self.physical, self.partition).unwrap_or((-1, -1));
+                let range = ctx.admin.watermarks(&self.physical, self.partition).unwrap_or((-1, -1));
                 Err(out_of_range(&self.topic, self.partition, self.position, range))
             }
             Some(Err(e)) => Err(TopicError::Kafka(format!(
@@ -256,7 +257,7 @@ impl Reader {
                         return Ok(out);
                     }
                 }
-                Polled::EndOfPartition => match (ctx.watermarks)(&self.physical, self.partition) {
+                Polled::EndOfPartition => match ctx.admin.watermarks(&self.physical, self.partition) {
                     Ok((_, high)) if high <= self.position => {
                         ctx.ends.lower(&self.physical, self.partition, hint, high);
                         return Ok(out);

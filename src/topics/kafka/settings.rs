@@ -86,6 +86,9 @@ impl Settings {
                 // Appends wait for their delivery, so a long linger only adds latency; a short one still batches
                 // the records of one append together.
                 ("linger.ms", "2"),
+                // How long a record is retried (broker restarts, leader changes) before its append fails: long
+                // enough to ride out a broker restart, short enough that a query stuck on a dead cluster reports it.
+                ("message.timeout.ms", "120000"),
                 ("allow.auto.create.topics", "false"),
             ],
         )
@@ -106,7 +109,8 @@ impl Settings {
                 // Bounds the wait for a fetch that was sent before new data arrived on brokers that do not answer
                 // a waiting fetch early (librdkafka's mock cluster).
                 ("fetch.wait.max.ms", "100"),
-                ("queued.max.messages.kbytes", "16384"),
+                // Prefetch per reader (a pool holds up to `reader_pool_size` of them): a few batches, not 64 MB.
+                ("queued.max.messages.kbytes", "4096"),
             ],
         )
     }

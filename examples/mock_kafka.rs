@@ -5,7 +5,8 @@
 //! mock_kafka [--topic NAME:PARTITIONS]...
 //! ```
 //! Prints `bootstrap.servers` on the first line of stdout, then runs until stdin is closed or the process is
-//! killed. The mock cluster has no admin API, so every topic the test needs (including Weir's command topic,
+//! killed; the commands `down` and `up` on stdin stop and restart its brokers (for outage tests). The mock cluster
+//! has no admin API, so every topic the test needs (including Weir's command topic,
 //! processing log and sinks) is created here, up front.
 
 use std::io::{BufRead, Write};
@@ -55,9 +56,21 @@ fn main() -> ExitCode {
     {
         return ExitCode::FAILURE;
     }
-    // Runs until the test closes stdin (or kills the process).
+    // Runs until the test closes stdin (or kills the process). `down` and `up` stop and restart the brokers (an
+    // outage that keeps the data); each command is answered with `ok` or an error on stdout.
     for line in std::io::stdin().lock().lines() {
-        if line.is_err() {
+        let Ok(line) = line else { break };
+        let answer = match line.trim() {
+            "down" => mock.set_brokers_up(false),
+            "up" => mock.set_brokers_up(true),
+            "" => continue,
+            other => Err(weir::topics::TopicError::Kafka(format!("unknown command '{other}'"))),
+        };
+        let reply = match answer {
+            Ok(()) => "ok".to_owned(),
+            Err(e) => format!("error: {e}"),
+        };
+        if writeln!(stdout, "{reply}").and_then(|()| stdout.flush()).is_err() {
             break;
         }
     }

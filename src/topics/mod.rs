@@ -145,6 +145,12 @@ pub trait TopicStore: Send + Sync {
     /// `"embedded"` or `"kafka"`, shown in `/info` and the startup log.
     fn kind(&self) -> &'static str;
 
+    /// Whether the store can serve reads and appends now (for Kafka: the cluster answers), for `/healthcheck`.
+    /// May block for a few seconds.
+    fn healthy(&self) -> Result<()> {
+        Ok(())
+    }
+
     fn create_topic(&self, name: &str, spec: TopicSpec) -> Result<Created>;
     /// Deletes the topic and its data. Unknown topics are an error.
     fn delete_topic(&self, name: &str) -> Result<()>;

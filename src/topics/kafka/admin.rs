@@ -115,8 +115,13 @@ impl Admin {
 
     /// Checks that the brokers answer (metadata of no topic in particular).
     pub fn ping(&self) -> Result<()> {
+        self.ping_within(self.timeout)
+    }
+
+    /// Whether the cluster answers a metadata request within `timeout`.
+    pub fn ping_within(&self, timeout: Duration) -> Result<()> {
         self.meta
-            .fetch_metadata(Some("__weir_ping"), self.timeout)
+            .fetch_metadata(Some("__weir_ping"), timeout)
             .map(|_| ())
             .map_err(kafka_error)
     }

@@ -21,6 +21,8 @@ enum Request {
         replicas: i16,
         reply: mpsc::Sender<Result<()>>,
     },
+    /// Takes every broker down (connections closed, new ones refused; data kept) or brings them back up.
+    SetBrokersUp { up: bool, reply: mpsc::Sender<Result<()>> },
 }
 
 /// A running mock cluster. Dropping it shuts the cluster down (clients still connected see the brokers go away).
@@ -75,6 +77,17 @@ impl MockKafka {
                                 });
                             let _ = reply.send(result);
                         }
+                        Request::SetBrokersUp { up, reply } => {
+                            let result = (1..=brokers).try_for_each(|id| {
+                                if up {
+                                    cluster.broker_up(id)
+                                } else {
+                                    cluster.broker_down(id)
+                                }
+                                .map_err(|e| TopicError::Kafka(format!("mock cluster broker {id}: {e}")))
+                            });
+                            let _ = reply.send(result);
+                        }
                     }
                 }
             })
@@ -96,16 +109,26 @@ impl MockKafka {
 
     /// Creates a topic (the mock ignores topic configs such as `cleanup.policy`).
     pub fn create_topic(&self, name: &str, partitions: u32, replicas: i16) -> Result<()> {
+        self.ask(|reply| Request::CreateTopic {
+            name: name.to_owned(),
+            partitions,
+            replicas,
+            reply,
+        })
+    }
+
+    /// Stops every broker (clients see connections refused; the data stays) or starts them again, to test outages.
+    pub fn set_brokers_up(&self, up: bool) -> Result<()> {
+        self.ask(|reply| Request::SetBrokersUp { up, reply })
+    }
+
+    fn ask(&self, request: impl FnOnce(mpsc::Sender<Result<()>>) -> Request) -> Result<()> {
         let (reply, answer) = mpsc::channel();
-        let sent = self.requests.lock().as_ref().is_some_and(|tx| {
-            tx.send(Request::CreateTopic {
-                name: name.to_owned(),
-                partitions,
-                replicas,
-                reply,
-            })
-            .is_ok()
-        });
+        let sent = self
+            .requests
+            .lock()
+            .as_ref()
+            .is_some_and(|tx| tx.send(request(reply)).is_ok());
         if !sent {
             return Err(TopicError::Kafka("the mock cluster has stopped".into()));
         }

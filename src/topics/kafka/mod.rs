@@ -54,6 +54,9 @@ use crate::config::KafkaConfig;
 /// The `bootstrap_servers` value that starts an in-process mock cluster.
 pub const MOCK_BOOTSTRAP: &str = "mock://";
 
+/// How long `/healthcheck` waits for the cluster to answer before calling it unhealthy.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// How often the background poll looks for other producers' appends to subscribed topics.
 const WATCH_INTERVAL: Duration = Duration::from_millis(500);
 
@@ -153,11 +156,6 @@ impl KafkaStore {
     /// Creates a compacted topic (Kafka keeps the latest record per key), or reports the one already there.
     pub fn create_compacted_topic(&self, name: &str, spec: TopicSpec) -> Result<Created> {
         self.inner.create(name, spec, &[("cleanup.policy", "compact")])
-    }
-
-    /// Whether the cluster answers a metadata request now.
-    pub fn healthy(&self) -> bool {
-        self.inner.admin.ping().is_ok()
     }
 
     fn start_watcher(&self) {
@@ -303,6 +301,13 @@ impl Inner {
 impl TopicStore for KafkaStore {
     fn kind(&self) -> &'static str {
         "kafka"
+    }
+
+    fn healthy(&self) -> Result<()> {
+        self.inner
+            .admin
+            .ping_within(HEALTH_TIMEOUT.min(self.inner.admin.timeout()))
+            .map_err(|e| TopicError::Kafka(format!("cannot reach Kafka at {}: {e}", self.bootstrap_servers())))
     }
 
     fn create_topic(&self, name: &str, spec: TopicSpec) -> Result<Created> {

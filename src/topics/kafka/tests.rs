@@ -313,7 +313,7 @@ fn mock_bootstrap_starts_an_in_process_cluster() {
     let store = KafkaStore::connect(&config).unwrap();
     assert_eq!(store.kind(), "kafka");
     assert!(store.mock().is_some());
-    assert!(store.healthy());
+    store.healthy().unwrap();
     store.create_topic("t", spec(1)).unwrap();
     store.append("t", 0, &[record(3, None, Some("x"))], None).unwrap();
     store.flush().unwrap();
@@ -361,4 +361,100 @@ fn large_sequential_reads_see_every_record_once() {
         offset = last.offset + 1;
     }
     assert_eq!(count as i64, n);
+}
+
+#[test]
+fn a_broker_outage_is_unhealthy_and_appends_wait_it_out() {
+    let (store, mock) = store();
+    store.create_topic("t", spec(1)).unwrap();
+    store.append("t", 0, &[record(1, None, Some("before"))], None).unwrap();
+    store.healthy().unwrap();
+    mock.set_brokers_up(false).unwrap();
+    let err = store.healthy().unwrap_err();
+    assert!(err.to_string().contains("cannot reach Kafka"), "{err}");
+    let store = Arc::new(store);
+    let appending = {
+        let store = Arc::clone(&store);
+        std::thread::spawn(move || store.append("t", 0, &[record(2, None, Some("during"))], None))
+    };
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(!appending.is_finished(), "the append should wait for the broker");
+    mock.set_brokers_up(true).unwrap();
+    assert_eq!(appending.join().unwrap().unwrap(), 1);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while store.healthy().is_err() {
+        assert!(Instant::now() < deadline, "the store did not become healthy again");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let values: Vec<_> = read_all(&store, "t", 0, 0)
+        .into_iter()
+        .map(|r| r.record.value.unwrap())
+        .collect();
+    assert_eq!(values, vec![Bytes::from("before"), Bytes::from("during")]);
+}
+
+#[test]
+fn a_sink_record_the_cluster_refuses_is_a_production_error_and_the_query_errors() {
+    use crate::engine::{Engine, EngineOptions, Session, StatementResult};
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = crate::config::Config::default();
+    config.storage.data_dir = dir.path().to_path_buf();
+    config.storage.fsync = crate::config::FsyncMode::Never;
+    config.kafka = KafkaConfig {
+        bootstrap_servers: "mock://".into(),
+        ..self::config()
+    };
+    // Records over 2,000 bytes fail for good (locally, before any retry): the sink's 5,000-byte values do.
+    config
+        .kafka
+        .properties
+        .insert("producer.message.max.bytes".into(), "2000".into());
+    let engine = Engine::open(EngineOptions {
+        config,
+        synchronous: true,
+        fixed_clock: true,
+    })
+    .unwrap();
+    let mut session = Session::default();
+    engine
+        .execute(
+            "CREATE STREAM src (id INT KEY, name STRING) WITH (kafka_topic='src', value_format='JSON', partitions=1);\
+             CREATE STREAM big AS SELECT id, LPAD(name, 5000, 'x') AS padded FROM src;\
+             INSERT INTO src (id, name) VALUES (1, 'a');",
+            &mut session,
+        )
+        .unwrap();
+    let err = engine.run_until_idle().unwrap_err();
+    assert!(err.to_string().contains("could not deliver records to BIG-0"), "{err}");
+
+    let queries = engine.execute("SHOW QUERIES;", &mut session).unwrap();
+    let [StatementResult::Queries(queries)] = queries.as_slice() else {
+        panic!("{queries:?}")
+    };
+    assert_eq!(queries.len(), 1);
+    assert_eq!(queries[0].state, "ERROR");
+    assert!(queries[0].error.as_deref().unwrap_or("").contains("could not deliver"));
+
+    let log_topic = engine.processing_log().topic.clone();
+    let logged = read_all_from(engine.topics().as_ref(), &log_topic);
+    assert_eq!(logged.len(), 1, "{logged:?}");
+    let entry: serde_json::Value = serde_json::from_slice(logged[0].record.value.as_deref().unwrap()).unwrap();
+    assert_eq!(entry["KIND"], "production");
+    assert_eq!(entry["QUERY_ID"], "CSAS_BIG_1");
+    assert_eq!(entry["SOURCE_TOPIC"], "src");
+    assert!(
+        entry["MESSAGE"].as_str().unwrap().contains("could not deliver"),
+        "{entry}"
+    );
+}
+
+fn read_all_from(store: &dyn TopicStore, topic: &str) -> Vec<crate::topics::ConsumedRecord> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    loop {
+        let batch = store.read(topic, 0, offset, 1000).unwrap();
+        let Some(last) = batch.last() else { return out };
+        offset = last.offset + 1;
+        out.extend(batch);
+    }
 }

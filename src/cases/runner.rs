@@ -24,12 +24,39 @@ pub struct CaseOutcome {
     pub message: String,
 }
 
+/// The environment variable that picks the topic store cases run on: unset or `embedded` for the embedded log,
+/// `mock` for librdkafka's mock Kafka cluster (a fresh one per case).
+pub const TOPICS_ENV: &str = "WEIR_CASES_KAFKA";
+
+/// Where cases keep their topics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseTopics {
+    Embedded,
+    /// A fresh in-process mock Kafka cluster per case.
+    MockKafka,
+}
+
+impl CaseTopics {
+    /// From [`TOPICS_ENV`].
+    pub fn from_env() -> Result<CaseTopics, String> {
+        match std::env::var(TOPICS_ENV).unwrap_or_default().as_str() {
+            "" | "embedded" => Ok(CaseTopics::Embedded),
+            "mock" => Ok(CaseTopics::MockKafka),
+            other => Err(format!("{TOPICS_ENV}={other}: expected 'mock' or 'embedded'")),
+        }
+    }
+}
+
 /// Runs every case under `paths`, printing one line per failure and the summary line; returns (passed, failed).
 pub fn run_paths(paths: &[PathBuf], verbose: bool) -> Result<(usize, usize), String> {
+    let topics = CaseTopics::from_env()?;
+    if topics == CaseTopics::MockKafka {
+        println!("running the cases on a mock Kafka cluster ({TOPICS_ENV}=mock)");
+    }
     let cases = load_cases(paths)?;
     let (mut passed, mut failed) = (0, 0);
     for case in &cases {
-        let outcome = run_case(case);
+        let outcome = run_case_on(case, topics);
         if outcome.passed {
             passed += 1;
             if verbose {
@@ -44,14 +71,19 @@ pub fn run_paths(paths: &[PathBuf], verbose: bool) -> Result<(usize, usize), Str
     Ok((passed, failed))
 }
 
-/// Runs one case in a fresh engine with its own temporary data directory.
+/// Runs one case in a fresh engine with its own temporary data directory, on the embedded log.
 pub fn run_case(case: &TestCase) -> CaseOutcome {
+    run_case_on(case, CaseTopics::Embedded)
+}
+
+/// Runs one case in a fresh engine with its own temporary data directory (and, on Kafka, its own mock cluster).
+pub fn run_case_on(case: &TestCase, topics: CaseTopics) -> CaseOutcome {
     let name = if case.origin.is_empty() {
         case.name.clone()
     } else {
         case.origin.clone()
     };
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| execute(case)));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| execute(case, topics)));
     let (passed, message) = match result {
         Ok(Ok(())) => (true, String::new()),
         Ok(Err(m)) => (false, m),
@@ -67,12 +99,21 @@ pub fn run_case(case: &TestCase) -> CaseOutcome {
     CaseOutcome { name, passed, message }
 }
 
-fn execute(case: &TestCase) -> Result<(), String> {
+fn execute(case: &TestCase, topics: CaseTopics) -> Result<(), String> {
     let dir = tempfile::tempdir().map_err(|e| format!("cannot create a temporary directory: {e}"))?;
     let mut config = Config::default();
     config.storage.data_dir = dir.path().to_path_buf();
     config.storage.fsync = crate::config::FsyncMode::Never;
     config.processing.batch_size = 1;
+    if topics == CaseTopics::MockKafka {
+        config.kafka.bootstrap_servers = crate::topics::kafka::MOCK_BOOTSTRAP.into();
+        // The mock answers a fetch with no data only after the full wait: keep it short so reads follow appends.
+        config
+            .kafka
+            .properties
+            .insert("consumer.fetch.wait.max.ms".into(), "5".into());
+        config.kafka.properties.insert("producer.linger.ms".into(), "0".into());
+    }
     let engine = Engine::open(EngineOptions {
         config,
         synchronous: true,
@@ -91,6 +132,9 @@ fn execute(case: &TestCase) -> Result<(), String> {
             })
             .collect(),
     );
+    if topics == CaseTopics::MockKafka {
+        create_source_topics(&engine, case);
+    }
     let expected_error = case
         .expected_exception
         .as_ref()
@@ -125,6 +169,45 @@ fn execute(case: &TestCase) -> Result<(), String> {
         ));
     }
     compare_outputs(&engine, &case.outputs)
+}
+
+/// On Kafka, `CREATE STREAM|TABLE` without `PARTITIONS` needs its topic to exist. Like ksqlDB's test runner, create
+/// the topics the case's statements declare sources over (with their `PARTITIONS`, else one) and its input topics
+/// before running anything; the embedded log creates them on demand instead. Statements that do not parse, and
+/// topics that cannot be created, are left for the statements themselves to report.
+fn create_source_topics(engine: &Engine, case: &TestCase) {
+    let store = engine.topics();
+    let mut wanted: Vec<(String, u32)> = Vec::new();
+    for statement in &case.statements {
+        let Ok(parsed) = crate::sql::parse(statement) else {
+            continue;
+        };
+        for stmt in parsed {
+            if let crate::sql::ast::Statement::CreateSource(create) = &stmt.statement
+                && let Some(topic) = create.properties.get("KAFKA_TOPIC")
+            {
+                let partitions = create
+                    .properties
+                    .get("PARTITIONS")
+                    .and_then(|p| p.as_text().trim().parse::<u32>().ok())
+                    .filter(|&p| p > 0)
+                    .unwrap_or(1);
+                wanted.push((topic.as_text(), partitions));
+            }
+        }
+    }
+    wanted.extend(case.inputs.iter().map(|i| (i.topic.clone(), 1)));
+    for (topic, partitions) in wanted {
+        if matches!(store.describe_topic(&topic), Ok(None)) {
+            let _ = store.create_topic(
+                &topic,
+                TopicSpec {
+                    partitions,
+                    replicas: 1,
+                },
+            );
+        }
+    }
 }
 
 /// The source whose formats describe a topic: for outputs the one a query writes (a sink), for inputs a declared

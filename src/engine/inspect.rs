@@ -55,7 +55,7 @@ impl Engine {
                     .into_iter()
                     .map(|t| {
                         let consumers = if extended {
-                            catalog
+                            let mut consumers: Vec<String> = catalog
                                 .queries()
                                 .filter(|q| {
                                     q.sources
@@ -63,7 +63,24 @@ impl Engine {
                                         .any(|s| catalog.source(s).is_some_and(|d| d.topic == t.name))
                                 })
                                 .map(|q| q.id.clone())
-                                .collect()
+                                .collect();
+                            // Other consumer groups with committed offsets on the topic (other servers, other
+                            // applications); this server's queries are listed by id above.
+                            let own_prefix = format!("{}query_", self.config.server.service_id);
+                            match self.store.consumer_groups(&t.name) {
+                                Ok(groups) => consumers.extend(
+                                    groups
+                                        .into_iter()
+                                        .map(|g| g.group)
+                                        .filter(|g| {
+                                            g.strip_prefix(&own_prefix)
+                                                .is_none_or(|id| !consumers.iter().any(|q| q == id))
+                                        })
+                                        .collect::<Vec<_>>(),
+                                ),
+                                Err(e) => tracing::warn!(topic = %t.name, "cannot list consumer groups: {e}"),
+                            }
+                            consumers
                         } else {
                             vec![]
                         };

@@ -40,6 +40,7 @@ use crate::sql::ast::{ParsedStatement, SourceKind, Statement};
 use crate::state::CheckpointStore;
 use crate::state::MaterializedView;
 use crate::topics::embedded::{EmbeddedOptions, EmbeddedStore, FsyncPolicy};
+use crate::topics::kafka::KafkaStore;
 use crate::topics::{Created, TopicSpec, TopicStore};
 
 /// How to run an engine.
@@ -108,11 +109,35 @@ impl Engine {
             .path(data_dir.join("state"))
             .cache_capacity(config.storage.cache_mb.saturating_mul(1024 * 1024))
             .open()?;
-        let store: Arc<dyn TopicStore> = Arc::new(open_embedded(&data_dir.join("topics"), &config)?);
-        Self::open_with(config, options.synchronous, options.fixed_clock, db, store)
+        let (store, log): (Arc<dyn TopicStore>, CommandLog) = if config.kafka.enabled() {
+            // Topics and the command log on Kafka; state and checkpoints stay in the data directory.
+            let kafka = Arc::new(KafkaStore::connect(&config.kafka)?);
+            let command_topic = format!("_weir_{}_command_topic", config.server.service_id);
+            kafka.create_compacted_topic(
+                &command_topic,
+                TopicSpec {
+                    partitions: 1,
+                    replicas: 1,
+                },
+            )?;
+            tracing::info!(
+                bootstrap = kafka.bootstrap_servers(),
+                command_topic,
+                "topic store: Kafka"
+            );
+            let store: Arc<dyn TopicStore> = kafka;
+            let log = CommandLog::open_topic(Arc::clone(&store), command_topic)?;
+            (store, log)
+        } else {
+            let dir = data_dir.join("topics");
+            let store = Arc::new(open_embedded(&dir, &config)?);
+            tracing::info!(dir = %dir.display(), "topic store: embedded log");
+            (store, CommandLog::open(&db)?)
+        };
+        Self::open_with_log(config, options.synchronous, options.fixed_clock, db, store, log)
     }
 
-    /// Opens an engine over an existing sled database and topic store.
+    /// Opens an engine over an existing sled database and topic store, with the command log in the database.
     pub fn open_with(
         config: Config,
         synchronous: bool,
@@ -121,6 +146,18 @@ impl Engine {
         store: Arc<dyn TopicStore>,
     ) -> Result<Arc<Engine>, EngineError> {
         let log = CommandLog::open(&db)?;
+        Self::open_with_log(config, synchronous, fixed_clock, db, store, log)
+    }
+
+    /// Opens an engine over an existing sled database, topic store and command log.
+    pub fn open_with_log(
+        config: Config,
+        synchronous: bool,
+        fixed_clock: bool,
+        db: sled::Db,
+        store: Arc<dyn TopicStore>,
+        log: CommandLog,
+    ) -> Result<Arc<Engine>, EngineError> {
         let checkpoints = CheckpointStore::open(&db)?;
         let processing_log = processing_log_source(&config);
         let engine = Arc::new(Engine {

@@ -16,11 +16,11 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 use super::ExecError;
-use super::dead_letter::DeadLetter;
+use super::dead_letter::{DeadLetter, ErrorKind};
 use super::pipeline::{Pipeline, PipelineOutput};
 use super::sink::SinkRecord;
 use crate::state::{Checkpoint, CheckpointStore, MaterializedView, TopicPartition};
-use crate::topics::{ConsumedRecord, Record, TopicStore};
+use crate::topics::{ConsumedRecord, Record, TopicError, TopicStore};
 
 /// Where a query without a checkpoint starts reading (`auto.offset.reset`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +86,8 @@ pub struct QueryTask {
     consumer_group: String,
     /// Keyed-state changes not yet committed (kept across a failed checkpoint so none are lost).
     unsaved_state: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// The source batch (its first record) whose production error is already in the processing log.
+    reported_production_error: Option<(TopicPartition, i64)>,
 }
 
 impl QueryTask {
@@ -122,6 +124,7 @@ impl QueryTask {
             next_partition: 0,
             consumer_group,
             unsaved_state: BTreeMap::new(),
+            reported_production_error: None,
         };
         for topic in source_topics {
             let info = task
@@ -200,7 +203,10 @@ impl QueryTask {
             let Some(last) = records.last() else { continue };
             let next = last.offset + 1;
             total += records.len();
-            self.process_batch(&tp, &records)?;
+            if let Err(e) = self.process_batch(&tp, &records) {
+                self.report_production_error(&e, &records);
+                return Err(e);
+            }
             self.positions.insert(tp, next);
             self.dirty = true;
         }
@@ -224,6 +230,34 @@ impl QueryTask {
             view.apply(&out.view_updates);
         }
         Ok(())
+    }
+
+    /// A sink append the cluster refused for good (after the producer's retries) is a production error: it goes
+    /// to the processing log once per failing batch, and the error stops the task (the driver marks the query
+    /// ERROR and retries the batch with backoff). Not deduplicated across restarts; best effort when the cluster
+    /// that refused the records also refuses the processing log.
+    fn report_production_error(&mut self, error: &ExecError, records: &[ConsumedRecord]) {
+        let ExecError::Topic(TopicError::Delivery { .. }) = error else {
+            return;
+        };
+        let Some(first) = records.first() else { return };
+        let at = (TopicPartition::new(first.topic.clone(), first.partition), first.offset);
+        if self.reported_production_error.as_ref() == Some(&at) {
+            return;
+        }
+        self.reported_production_error = Some(at);
+        let letter = DeadLetter::for_record(&self.id, ErrorKind::Production, error.to_string(), first);
+        *self.stats.last_error.lock() = Some(letter.message.clone());
+        tracing::error!(query = %self.id, "production error: {}", letter.message);
+        match self
+            .store
+            .append(&self.dead_letter_topic, 0, &[letter.to_record((self.clock)())], None)
+        {
+            Ok(_) => {
+                self.stats.dead_letters.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => tracing::error!(query = %self.id, "cannot write the production error to the processing log: {e}"),
+        }
     }
 
     fn write_records(&mut self, src: &TopicPartition, records: Vec<SinkRecord>) -> Result<(), ExecError> {

@@ -1,7 +1,7 @@
 //! Topics shaped like Kafka: named, partitioned, append-only logs of timestamped key/value records with headers.
 //!
 //! Two implementations share the [`TopicStore`] trait: [`embedded`] (append-only segment files per partition, the
-//! laptop default) and, later, Kafka through rdkafka. Nothing here knows about formats or SQL: keys and values are
+//! laptop default) and [`kafka`] (a Kafka cluster through rdkafka). Nothing here knows about formats or SQL: keys and values are
 //! bytes.
 //!
 //! Producers may attach opaque *batch metadata* to an append. The embedded log stores it in the batch header and
@@ -9,6 +9,7 @@
 //! produced a sink batch, so that a restart after a crash neither loses nor duplicates sink records.
 
 pub mod embedded;
+pub mod kafka;
 pub mod partitioner;
 
 use std::sync::Arc;
@@ -58,6 +59,16 @@ pub enum TopicError {
     /// Another process (or another store in this process) already has the directory open.
     #[error("topic directory {0} is in use by another store")]
     Locked(String),
+    /// The cluster did not accept records for good (after the producer's own retries): a production error.
+    #[error("could not deliver records to {topic}-{partition}: {reason}")]
+    Delivery {
+        topic: String,
+        partition: u32,
+        reason: String,
+    },
+    /// The cluster does not offer an operation Weir needs (for example an admin API of a test broker).
+    #[error("not supported by this Kafka cluster: {0}")]
+    Unsupported(String),
 }
 
 pub type Result<T, E = TopicError> = std::result::Result<T, E>;
@@ -133,6 +144,12 @@ pub struct PartitionOffsets {
 pub trait TopicStore: Send + Sync {
     /// `"embedded"` or `"kafka"`, shown in `/info` and the startup log.
     fn kind(&self) -> &'static str;
+
+    /// Whether the store can serve reads and appends now (for Kafka: the cluster answers), for `/healthcheck`.
+    /// May block for a few seconds.
+    fn healthy(&self) -> Result<()> {
+        Ok(())
+    }
 
     fn create_topic(&self, name: &str, spec: TopicSpec) -> Result<Created>;
     /// Deletes the topic and its data. Unknown topics are an error.

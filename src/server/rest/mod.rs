@@ -122,20 +122,36 @@ async fn info(State(state): State<AppState>) -> Json<serde_json::Value> {
     }))
 }
 
+/// Ready once the catalog is replayed, and healthy while the topic store answers (for Kafka: the cluster
+/// answers a metadata request within a few seconds). 503 otherwise, as ksqlDB.
 async fn healthcheck(State(state): State<AppState>) -> (axum::http::StatusCode, Json<serde_json::Value>) {
-    let ready = state.engine().is_ok();
-    let code = if ready {
+    let engine = state.engine().ok();
+    let ready = engine.is_some();
+    let topics = match engine {
+        Some(engine) => tokio::task::spawn_blocking(move || engine.topics().healthy())
+            .await
+            .unwrap_or_else(|e| Err(crate::topics::TopicError::Kafka(e.to_string()))),
+        None => Ok(()),
+    };
+    let kafka_healthy = ready && topics.is_ok();
+    let healthy = ready && kafka_healthy;
+    let code = if healthy {
         axum::http::StatusCode::OK
     } else {
         axum::http::StatusCode::SERVICE_UNAVAILABLE
     };
+    let mut kafka = json!({"isHealthy": kafka_healthy});
+    if let Err(e) = &topics {
+        kafka["error"] = json!(e.to_string());
+    }
     (
         code,
         Json(json!({
-            "isHealthy": ready,
+            "isHealthy": healthy,
             "details": {
                 "metastore": {"isHealthy": ready},
-                "kafka": {"isHealthy": ready},
+                "kafka": kafka,
+                "commandRunner": {"isHealthy": ready},
             },
             "serverState": if ready { "READY" } else { "INITIALIZING" },
         })),

@@ -206,6 +206,7 @@ impl Serving {
                 session: &session,
                 relation_oid: &relation_oid,
                 always_empty: &always_empty,
+                array_column: &pg_catalog::is_array_column,
             },
         )?;
         let state = snapshot.ctx.state();

@@ -215,6 +215,24 @@ impl VisitorMut for Folder {
         ControlFlow::Continue(())
     }
 
+    fn post_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+        // Table functions live with the scalar functions (after the relation rule folded their name):
+        // `pg_catalog.unnest(x)` is `unnest(x)`.
+        if let TableFactor::Table { name, args: Some(_), .. } = factor {
+            if name.0.len() == 2
+                && matches!(name.0.first(), Some(ObjectNamePart::Identifier(s)) if s.value.eq_ignore_ascii_case("pg_catalog"))
+            {
+                name.0.remove(0);
+            }
+            if let Some(ObjectNamePart::Identifier(id)) = name.0.last_mut()
+                && id.quote_style.is_none()
+            {
+                id.value = id.value.to_lowercase();
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
     fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
         match expr {
             Expr::Identifier(id) => self.ident(id),
@@ -584,6 +602,13 @@ mod tests {
         let mut s = parse("SELECT * FROM information_schema.tables t, pageviews");
         fold_identifiers(&mut s, Fold::Upper);
         assert_eq!(s.to_string(), "SELECT * FROM information_schema.tables T, PAGEVIEWS");
+    }
+
+    #[test]
+    fn table_functions_keep_lower_case_names() {
+        let mut s = parse("SELECT * FROM pg_catalog.Generate_Series(1, 3) AS g");
+        fold_identifiers(&mut s, Fold::Upper);
+        assert_eq!(s.to_string(), "SELECT * FROM generate_series(1, 3) AS G");
     }
 
     #[test]

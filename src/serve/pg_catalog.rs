@@ -732,6 +732,26 @@ const INFO_EMPTY: &[(&str, Columns)] = &[
     ),
 ];
 
+/// Whether a catalog column of this name is an array (`relacl`, `reloptions`, `polroles`, `conkey`, ...). Weir
+/// never fills them: every value is NULL.
+pub fn is_array_column(name: &str) -> bool {
+    let all = [
+        PG_NAMESPACE,
+        PG_CLASS,
+        PG_ATTRIBUTE,
+        PG_TYPE,
+        PG_DATABASE,
+        PG_ROLES,
+        PG_USER,
+        PG_TABLESPACE,
+        PG_SETTINGS,
+    ];
+    all.iter()
+        .chain(EMPTY_TABLES.iter().map(|(_, c)| c))
+        .flat_map(|cols| cols.iter())
+        .any(|(n, c)| *n == name && matches!(c, C::TextArr | C::I16Arr | C::I64Arr))
+}
+
 /// Names of the `pg_catalog` tables (for unqualified-name resolution and `regclass` lookups), with OIDs.
 pub fn pg_catalog_table_names() -> impl Iterator<Item = &'static str> {
     [
@@ -1024,7 +1044,8 @@ fn class_rows(relations: &[Relation]) -> Vec<Vec<ScalarValue>> {
                 boolv(false),
                 boolv(false),
                 boolv(true),
-                text("d"),
+                // Postgres' catalog tables have replica identity "nothing", user tables "default".
+                text(if r.namespace == PG_CATALOG_NAMESPACE { "n" } else { "d" }),
                 boolv(false),
                 i64v(0),
                 i64v(0),

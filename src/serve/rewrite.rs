@@ -62,6 +62,8 @@ pub struct RewriteContext<'a> {
     pub relation_oid: &'a dyn Fn(&[(String, bool)]) -> Option<i64>,
     /// Whether a (lower-case) catalog table never has rows.
     pub always_empty: &'a dyn Fn(&str) -> bool,
+    /// Whether a catalog column is an array column (always NULL in Weir).
+    pub array_column: &'a dyn Fn(&str) -> bool,
 }
 
 /// Applies every rewrite to `statement`.
@@ -81,6 +83,39 @@ struct Rewriter<'a, 'b> {
 
 impl VisitorMut for Rewriter<'_, '_> {
     type Break = ();
+
+    fn post_visit_select(&mut self, select: &mut Select) -> ControlFlow<()> {
+        unique_output_names(select);
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_select(&mut self, select: &mut Select) -> ControlFlow<()> {
+        // A select over an always-empty table evaluates none of its expressions: drop the subqueries in them
+        // (psql's footer queries over `pg_policy` and friends correlate in ways DataFusion cannot plan).
+        let aggregated = !matches!(&select.group_by, ast::GroupByExpr::Expressions(g, _) if g.is_empty());
+        if !aggregated && self.select_is_empty(select) {
+            let mut blank = |e: &mut Expr| {
+                let _ = ast::visit_expressions_mut(e, |inner| {
+                    match inner {
+                        Expr::Subquery(_) => *inner = null(),
+                        Expr::Exists { .. } | Expr::InSubquery { .. } => *inner = Expr::Value(Value::Boolean(false).into()),
+                        Expr::Function(f) if matches!(f.args, FunctionArguments::Subquery(_)) => *inner = null(),
+                        _ => {}
+                    }
+                    ControlFlow::<()>::Continue(())
+                });
+            };
+            for item in &mut select.projection {
+                if let SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } = item {
+                    blank(e);
+                }
+            }
+            if let Some(w) = &mut select.selection {
+                blank(w);
+            }
+        }
+        ControlFlow::Continue(())
+    }
 
     fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
         // Before descending: these replace whole subtrees (subqueries we need not plan at all).
@@ -122,6 +157,18 @@ impl Rewriter<'_, '_> {
                     _ => None,
                 };
                 field.map(|f| call("get_field", vec![std::mem::replace(left.as_mut(), null()), string(&f)]))
+            }
+            // `polroles = '{0}'`: an array literal compared with an array column.
+            Expr::BinaryOp {
+                left,
+                op: op @ (BinaryOperator::Eq | BinaryOperator::NotEq),
+                right,
+            } if is_array_ref(left, self.ctx) && array_literal(right).is_some() => {
+                array_literal(right).map(|array| Expr::BinaryOp {
+                    left: Box::new(std::mem::replace(left.as_mut(), null())),
+                    op: op.clone(),
+                    right: Box::new(array),
+                })
             }
             Expr::BinaryOp { left, op, right } => {
                 let replacement = match op {
@@ -328,10 +375,27 @@ impl Rewriter<'_, '_> {
 
     /// Whether `q` returns no rows because an inner-joined relation is an always-empty catalog table.
     fn reads_only_empty(&self, q: &Query) -> bool {
-        let SetExpr::Select(select) = q.body.as_ref() else {
-            return false;
-        };
+        match q.body.as_ref() {
+            SetExpr::Select(select) => self.select_is_empty(select),
+            _ => false,
+        }
+    }
+
+    /// Whether a `SELECT` (before grouping) has no rows because it inner-joins an always-empty catalog table.
+    fn select_is_empty(&self, select: &Select) -> bool {
         let is_empty = |f: &TableFactor| match f {
+            // `unnest(c.reloptions)`: the catalog's array columns are all NULL, so this has no rows.
+            TableFactor::Table { name, args: Some(args), .. } => {
+                let is_unnest = matches!(name.0.last(), Some(ObjectNamePart::Identifier(id)) if id.value.eq_ignore_ascii_case("unnest"));
+                is_unnest
+                    && args.args.iter().all(|a| match a {
+                        FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::CompoundIdentifier(ids))) => {
+                            ids.last().is_some_and(|id| (self.ctx.array_column)(&id.value))
+                        }
+                        FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Identifier(id))) => (self.ctx.array_column)(&id.value),
+                        _ => false,
+                    })
+            }
             TableFactor::Table { name, args: None, .. } => {
                 let parts: Vec<String> = name
                     .0
@@ -362,6 +426,33 @@ impl Rewriter<'_, '_> {
     }
 }
 
+/// Postgres lets a select list repeat a name (`SELECT NULL, NULL`); DataFusion needs unique names, so repeats
+/// get a generated alias. (Clients see Postgres' names: see [`super::normalize::output_labels`].)
+fn unique_output_names(select: &mut Select) {
+    let mut seen = HashSet::new();
+    for (i, item) in select.projection.iter_mut().enumerate() {
+        let name = match item {
+            SelectItem::UnnamedExpr(Expr::Identifier(id)) => id.value.clone(),
+            SelectItem::UnnamedExpr(Expr::CompoundIdentifier(ids)) => {
+                ids.iter().map(|i| i.value.as_str()).collect::<Vec<_>>().join(".")
+            }
+            SelectItem::UnnamedExpr(e) => e.to_string(),
+            SelectItem::ExprWithAlias { alias, .. } => alias.value.clone(),
+            _ => continue,
+        };
+        if seen.insert(name) {
+            continue;
+        }
+        if let SelectItem::UnnamedExpr(e) = item {
+            let expr = std::mem::replace(e, null());
+            *item = SelectItem::ExprWithAlias {
+                expr,
+                alias: Ident::with_quote('"', format!("?column?{}", i + 1)),
+            };
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 enum Reg {
     Class,
@@ -389,6 +480,32 @@ fn reg_type(t: &DataType) -> Option<Reg> {
         "regproc" | "regprocedure" | "regoper" | "regoperator" | "regconfig" | "regdictionary" => Some(Reg::Other),
         _ => None,
     }
+}
+
+fn is_array_ref(e: &Expr, ctx: &RewriteContext) -> bool {
+    match e {
+        Expr::Identifier(id) => (ctx.array_column)(&id.value),
+        Expr::CompoundIdentifier(ids) => ids.last().is_some_and(|id| (ctx.array_column)(&id.value)),
+        _ => false,
+    }
+}
+
+/// `'{1,2}'` as `ARRAY[1, 2]` (numbers stay numbers, anything else is a string).
+fn array_literal(e: &Expr) -> Option<Expr> {
+    let Expr::Value(v) = e else { return None };
+    let Value::SingleQuotedString(s) = &v.value else {
+        return None;
+    };
+    let inner = s.trim().strip_prefix('{')?.strip_suffix('}')?;
+    let elem = inner
+        .split(',')
+        .filter(|x| !x.trim().is_empty())
+        .map(|x| {
+            let x = x.trim().trim_matches('"');
+            if x.parse::<f64>().is_ok() { number(x) } else { string(x) }
+        })
+        .collect();
+    Some(Expr::Array(ast::Array { elem, named: true }))
 }
 
 /// `OPERATOR(pg_catalog.op)`: the operators psql and drivers send in that form.
@@ -457,8 +574,18 @@ fn reshape_scalar_subquery(q: &Query) -> Option<(Option<Expr>, Box<Query>)> {
     // Conditions that mention only the outer row's columns: they decide whether the subquery runs at all.
     let mut outer = Vec::new();
     if let Some(selection) = select.selection.take() {
+        let all = conjuncts(selection);
+        // `inner.x = outer.y` lets other conditions name `inner.x` where they named `outer.y`: DataFusion
+        // decorrelates equalities with the outer row, not other comparisons with it.
+        let equal_inner: Vec<(Vec<Ident>, Expr)> = all
+            .iter()
+            .filter_map(|c| correlated_equality(c, &inner_names))
+            .collect();
         let mut inner = Vec::new();
-        for c in conjuncts(selection) {
+        for mut c in all {
+            if correlated_equality(&c, &inner_names).is_none() {
+                substitute_outer(&mut c, &inner_names, &equal_inner);
+            }
             if refers_only_outside(&c, &inner_names) {
                 outer.push(c);
             } else {
@@ -574,6 +701,46 @@ fn refers_only_outside(e: &Expr, inner: &HashSet<String>) -> bool {
     };
     let _ = ast::Visit::visit(e, &mut c);
     c.ok && c.columns > 0
+}
+
+fn qualifier_is_inner(ids: &[Ident], inner: &HashSet<String>) -> Option<bool> {
+    let q = ids.len().checked_sub(2).and_then(|i| ids.get(i))?;
+    Some(inner.contains(&q.value))
+}
+
+/// For `inner.col = outer.col` (either order): the outer column and the inner expression equal to it.
+fn correlated_equality(c: &Expr, inner: &HashSet<String>) -> Option<(Vec<Ident>, Expr)> {
+    let Expr::BinaryOp {
+        left,
+        op: BinaryOperator::Eq,
+        right,
+    } = c
+    else {
+        return None;
+    };
+    match (left.as_ref(), right.as_ref()) {
+        (Expr::CompoundIdentifier(l), Expr::CompoundIdentifier(r)) => {
+            match (qualifier_is_inner(l, inner)?, qualifier_is_inner(r, inner)?) {
+                (true, false) => Some((r.clone(), left.as_ref().clone())),
+                (false, true) => Some((l.clone(), right.as_ref().clone())),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Replaces outer columns in `c` by inner expressions known to be equal to them.
+fn substitute_outer(c: &mut Expr, inner: &HashSet<String>, equal_inner: &[(Vec<Ident>, Expr)]) {
+    let _ = ast::visit_expressions_mut(c, |e| {
+        if let Expr::CompoundIdentifier(ids) = e
+            && qualifier_is_inner(ids, inner) == Some(false)
+            && let Some((_, replacement)) = equal_inner.iter().find(|(outer, _)| outer == ids)
+        {
+            *e = replacement.clone();
+        }
+        ControlFlow::<()>::Continue(())
+    });
 }
 
 const AGGREGATES: &[&str] = &[
@@ -715,6 +882,7 @@ mod tests {
             session: &session,
             relation_oid: &lookup,
             always_empty: &|t: &str| t == "pg_attrdef",
+            array_column: &|c: &str| c == "polroles" || c == "reloptions",
         };
         rewrite(&mut s, &ctx)?;
         Ok(s.to_string())
@@ -751,6 +919,18 @@ mod tests {
     }
 
     #[test]
+    fn array_columns_follow_postgres_literals() {
+        assert_eq!(
+            run("SELECT 1 FROM pg_policy pol WHERE pol.polroles = '{0}'").unwrap(),
+            "SELECT 1 FROM pg_policy pol WHERE pol.polroles = ARRAY[0]"
+        );
+        assert_eq!(
+            run("SELECT array(select 'toast.' || x from pg_catalog.unnest(tc.reloptions) x) FROM pg_class tc").unwrap(),
+            "SELECT NULL FROM pg_class tc"
+        );
+    }
+
+    #[test]
     fn subqueries_over_empty_tables_are_answered() {
         assert_eq!(
             run("SELECT (SELECT d.adbin FROM pg_catalog.pg_attrdef d WHERE d.adrelid = a.attrelid), EXISTS (SELECT 1 FROM pg_attrdef) FROM pg_attribute a").unwrap(),
@@ -761,8 +941,13 @@ mod tests {
     #[test]
     fn correlated_scalar_subqueries_are_reshaped() {
         assert_eq!(
-            run("SELECT (SELECT c.collname FROM pg_collation c WHERE c.oid = a.attcollation AND a.attcollation <> 0) FROM pg_attribute a").unwrap(),
-            "SELECT CASE WHEN a.attcollation <> 0 THEN (SELECT max(c.collname) FROM pg_collation c WHERE c.oid = a.attcollation) END FROM pg_attribute a"
+            run("SELECT (SELECT c.collname FROM pg_collation c WHERE c.oid = a.attcollation AND a.attislocal) FROM pg_attribute a").unwrap(),
+            "SELECT CASE WHEN a.attislocal THEN (SELECT max(c.collname) FROM pg_collation c WHERE c.oid = a.attcollation) END FROM pg_attribute a"
+        );
+        // psql's `\d name`: the outer column compared with an inner one is replaced by its inner equal.
+        assert_eq!(
+            run("SELECT (SELECT c.collname FROM pg_collation c, pg_type t WHERE c.oid = a.attcollation AND t.oid = a.atttypid AND a.attcollation <> t.typcollation) FROM pg_attribute a").unwrap(),
+            "SELECT (SELECT max(c.collname) FROM pg_collation c, pg_type t WHERE c.oid = a.attcollation AND t.oid = a.atttypid AND c.oid <> t.typcollation) FROM pg_attribute a"
         );
         assert_eq!(
             run("SELECT ARRAY(SELECT n.nspname FROM pg_namespace n)").unwrap(),

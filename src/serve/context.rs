@@ -104,6 +104,10 @@ impl Snapshot {
                 .iter()
                 .filter_map(|r| r.definition.clone().map(|d| (r.oid, d)))
                 .collect(),
+            relations: all_relations
+                .iter()
+                .map(|r| (r.namespace, r.name.clone(), r.oid))
+                .collect(),
         });
         let ctx = SessionContext::new_with_state(session_state(data));
         ctx.register_catalog(CATALOG, weir_catalog);

@@ -224,7 +224,7 @@ impl Serving {
                 .fields()
                 .iter()
                 .zip(names)
-                .map(|(f, n)| Field::new(n, f.data_type().clone(), f.is_nullable()))
+                .map(|(f, n)| f.as_ref().clone().with_name(n))
                 .collect::<Vec<_>>(),
         ));
         Ok(PreparedPull {
@@ -291,7 +291,13 @@ fn relabel(batch: RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, ServeE
         .fields()
         .iter()
         .zip(schema.fields())
-        .map(|(actual, named)| Field::new(named.name(), actual.data_type().clone(), actual.is_nullable()))
+        .map(|(actual, named)| {
+            actual
+                .as_ref()
+                .clone()
+                .with_name(named.name())
+                .with_metadata(named.metadata().clone())
+        })
         .collect();
     RecordBatch::try_new(Arc::new(Schema::new(fields)), batch.columns().to_vec())
         .map_err(|e| ServeError::internal(e.to_string()))

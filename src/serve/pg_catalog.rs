@@ -35,6 +35,8 @@ enum C {
     I16,
     F32,
     Text,
+    /// Postgres' one-byte `"char"` (`relkind`, `typtype`, ...): text that clients decode as a single byte.
+    Char,
     Bool,
     /// `text[]`-like columns (`relacl`, `reloptions`, ...).
     TextArr,
@@ -52,7 +54,7 @@ impl C {
             C::I32 => DataType::Int32,
             C::I16 => DataType::Int16,
             C::F32 => DataType::Float32,
-            C::Text => DataType::Utf8,
+            C::Text | C::Char => DataType::Utf8,
             C::Bool => DataType::Boolean,
             C::TextArr => list(DataType::Utf8),
             C::I16Arr => list(DataType::Int16),
@@ -77,6 +79,14 @@ pub const ALWAYS_EMPTY: &[&str] = &[
     "pg_indexes",
     "pg_inherits",
     "pg_matviews",
+    "pg_opclass",
+    "pg_operator",
+    "pg_cast",
+    "pg_foreign_server",
+    "pg_foreign_data_wrapper",
+    "pg_aggregate",
+    "pg_locks",
+    "pg_prepared_xacts",
     "pg_partitioned_table",
     "pg_policy",
     "pg_proc",
@@ -114,8 +124,8 @@ const PG_CLASS: Columns = &[
     ("reltoastrelid", C::I64),
     ("relhasindex", C::Bool),
     ("relisshared", C::Bool),
-    ("relpersistence", C::Text),
-    ("relkind", C::Text),
+    ("relpersistence", C::Char),
+    ("relkind", C::Char),
     ("relnatts", C::I16),
     ("relchecks", C::I16),
     ("relhasrules", C::Bool),
@@ -124,7 +134,7 @@ const PG_CLASS: Columns = &[
     ("relrowsecurity", C::Bool),
     ("relforcerowsecurity", C::Bool),
     ("relispopulated", C::Bool),
-    ("relreplident", C::Text),
+    ("relreplident", C::Char),
     ("relispartition", C::Bool),
     ("relrewrite", C::I64),
     ("relfrozenxid", C::I64),
@@ -145,14 +155,14 @@ const PG_ATTRIBUTE: Columns = &[
     ("attcacheoff", C::I32),
     ("atttypmod", C::I32),
     ("attbyval", C::Bool),
-    ("attalign", C::Text),
-    ("attstorage", C::Text),
-    ("attcompression", C::Text),
+    ("attalign", C::Char),
+    ("attstorage", C::Char),
+    ("attcompression", C::Char),
     ("attnotnull", C::Bool),
     ("atthasdef", C::Bool),
     ("atthasmissing", C::Bool),
-    ("attidentity", C::Text),
-    ("attgenerated", C::Text),
+    ("attidentity", C::Char),
+    ("attgenerated", C::Char),
     ("attisdropped", C::Bool),
     ("attislocal", C::Bool),
     ("attinhcount", C::I32),
@@ -170,11 +180,11 @@ const PG_TYPE: Columns = &[
     ("typowner", C::I64),
     ("typlen", C::I16),
     ("typbyval", C::Bool),
-    ("typtype", C::Text),
-    ("typcategory", C::Text),
+    ("typtype", C::Char),
+    ("typcategory", C::Char),
     ("typispreferred", C::Bool),
     ("typisdefined", C::Bool),
-    ("typdelim", C::Text),
+    ("typdelim", C::Char),
     ("typrelid", C::I64),
     ("typsubscript", C::Text),
     ("typelem", C::I64),
@@ -186,8 +196,8 @@ const PG_TYPE: Columns = &[
     ("typmodin", C::Text),
     ("typmodout", C::Text),
     ("typanalyze", C::Text),
-    ("typalign", C::Text),
-    ("typstorage", C::Text),
+    ("typalign", C::Char),
+    ("typstorage", C::Char),
     ("typnotnull", C::Bool),
     ("typbasetype", C::I64),
     ("typtypmod", C::I32),
@@ -203,7 +213,7 @@ const PG_DATABASE: Columns = &[
     ("datname", C::Text),
     ("datdba", C::I64),
     ("encoding", C::I32),
-    ("datlocprovider", C::Text),
+    ("datlocprovider", C::Char),
     ("datistemplate", C::Bool),
     ("datallowconn", C::Bool),
     ("datconnlimit", C::I32),
@@ -246,7 +256,7 @@ const PG_USER: Columns = &[
     ("useconfig", C::TextArr),
 ];
 
-const PG_AM: Columns = &[("oid", C::I64), ("amname", C::Text), ("amhandler", C::Text), ("amtype", C::Text)];
+const PG_AM: Columns = &[("oid", C::I64), ("amname", C::Text), ("amhandler", C::Text), ("amtype", C::Char)];
 
 const PG_DESCRIPTION: Columns = &[
     ("objoid", C::I64),
@@ -260,7 +270,7 @@ const PG_COLLATION: Columns = &[
     ("collname", C::Text),
     ("collnamespace", C::I64),
     ("collowner", C::I64),
-    ("collprovider", C::Text),
+    ("collprovider", C::Char),
     ("collisdeterministic", C::Bool),
     ("collencoding", C::I32),
     ("collcollate", C::Text),
@@ -326,7 +336,7 @@ const EMPTY_TABLES: &[(&str, Columns)] = &[
             ("oid", C::I64),
             ("conname", C::Text),
             ("connamespace", C::I64),
-            ("contype", C::Text),
+            ("contype", C::Char),
             ("condeferrable", C::Bool),
             ("condeferred", C::Bool),
             ("convalidated", C::Bool),
@@ -335,9 +345,9 @@ const EMPTY_TABLES: &[(&str, Columns)] = &[
             ("conindid", C::I64),
             ("conparentid", C::I64),
             ("confrelid", C::I64),
-            ("confupdtype", C::Text),
-            ("confdeltype", C::Text),
-            ("confmatchtype", C::Text),
+            ("confupdtype", C::Char),
+            ("confdeltype", C::Char),
+            ("confmatchtype", C::Char),
             ("conislocal", C::Bool),
             ("coninhcount", C::I32),
             ("connoinherit", C::Bool),
@@ -359,7 +369,7 @@ const EMPTY_TABLES: &[(&str, Columns)] = &[
             ("refclassid", C::I64),
             ("refobjid", C::I64),
             ("refobjsubid", C::I32),
-            ("deptype", C::Text),
+            ("deptype", C::Char),
         ],
     ),
     (
@@ -368,7 +378,7 @@ const EMPTY_TABLES: &[(&str, Columns)] = &[
     ),
     (
         "pg_event_trigger",
-        &[("oid", C::I64), ("evtname", C::Text), ("evtevent", C::Text), ("evtenabled", C::Text)],
+        &[("oid", C::I64), ("evtname", C::Text), ("evtevent", C::Text), ("evtenabled", C::Char)],
     ),
     (
         "pg_extension",
@@ -443,10 +453,76 @@ const EMPTY_TABLES: &[(&str, Columns)] = &[
         ],
     ),
     (
+        "pg_opclass",
+        &[
+            ("oid", C::I64),
+            ("opcmethod", C::I64),
+            ("opcname", C::Text),
+            ("opcnamespace", C::I64),
+            ("opcowner", C::I64),
+            ("opcfamily", C::I64),
+            ("opcintype", C::I64),
+            ("opcdefault", C::Bool),
+            ("opckeytype", C::I64),
+        ],
+    ),
+    (
+        "pg_operator",
+        &[
+            ("oid", C::I64),
+            ("oprname", C::Text),
+            ("oprnamespace", C::I64),
+            ("oprowner", C::I64),
+            ("oprkind", C::Char),
+            ("oprleft", C::I64),
+            ("oprright", C::I64),
+            ("oprresult", C::I64),
+            ("oprcode", C::Text),
+        ],
+    ),
+    (
+        "pg_cast",
+        &[
+            ("oid", C::I64),
+            ("castsource", C::I64),
+            ("casttarget", C::I64),
+            ("castfunc", C::I64),
+            ("castcontext", C::Char),
+            ("castmethod", C::Char),
+        ],
+    ),
+    (
+        "pg_foreign_server",
+        &[("oid", C::I64), ("srvname", C::Text), ("srvowner", C::I64), ("srvfdw", C::I64)],
+    ),
+    (
+        "pg_foreign_data_wrapper",
+        &[("oid", C::I64), ("fdwname", C::Text), ("fdwowner", C::I64)],
+    ),
+    (
+        "pg_aggregate",
+        &[("aggfnoid", C::I64), ("aggkind", C::Char), ("aggtransfn", C::Text), ("aggfinalfn", C::Text)],
+    ),
+    (
+        "pg_locks",
+        &[
+            ("locktype", C::Text),
+            ("database", C::I64),
+            ("relation", C::I64),
+            ("pid", C::I32),
+            ("mode", C::Text),
+            ("granted", C::Bool),
+        ],
+    ),
+    (
+        "pg_prepared_xacts",
+        &[("transaction", C::I64), ("gid", C::Text), ("owner", C::Text), ("database", C::Text)],
+    ),
+    (
         "pg_partitioned_table",
         &[
             ("partrelid", C::I64),
-            ("partstrat", C::Text),
+            ("partstrat", C::Char),
             ("partnatts", C::I16),
             ("partdefid", C::I64),
             ("partattrs", C::I16Arr),
@@ -458,7 +534,7 @@ const EMPTY_TABLES: &[(&str, Columns)] = &[
             ("oid", C::I64),
             ("polname", C::Text),
             ("polrelid", C::I64),
-            ("polcmd", C::Text),
+            ("polcmd", C::Char),
             ("polpermissive", C::Bool),
             ("polroles", C::I64Arr),
             ("polqual", C::Text),
@@ -473,7 +549,7 @@ const EMPTY_TABLES: &[(&str, Columns)] = &[
             ("pronamespace", C::I64),
             ("proowner", C::I64),
             ("prolang", C::I64),
-            ("prokind", C::Text),
+            ("prokind", C::Char),
             ("prorettype", C::I64),
             ("proargtypes", C::I64Arr),
             ("proretset", C::Bool),
@@ -518,8 +594,8 @@ const EMPTY_TABLES: &[(&str, Columns)] = &[
             ("oid", C::I64),
             ("rulename", C::Text),
             ("ev_class", C::I64),
-            ("ev_type", C::Text),
-            ("ev_enabled", C::Text),
+            ("ev_type", C::Char),
+            ("ev_enabled", C::Char),
             ("is_instead", C::Bool),
         ],
     ),
@@ -576,7 +652,7 @@ const EMPTY_TABLES: &[(&str, Columns)] = &[
             ("tgname", C::Text),
             ("tgfoid", C::I64),
             ("tgtype", C::I16),
-            ("tgenabled", C::Text),
+            ("tgenabled", C::Char),
             ("tgisinternal", C::Bool),
             ("tgconstrrelid", C::I64),
             ("tgconstrindid", C::I64),
@@ -1354,10 +1430,7 @@ pub fn catalog_relations() -> Vec<Relation> {
 
 fn table(columns: Columns, rows: Vec<Vec<ScalarValue>>) -> DfResult<Arc<dyn TableProvider>> {
     let schema: SchemaRef = Arc::new(Schema::new(
-        columns
-            .iter()
-            .map(|(n, c)| Field::new(*n, c.data_type(), true))
-            .collect::<Vec<_>>(),
+        columns.iter().map(|(n, c)| field(n, *c)).collect::<Vec<_>>(),
     ));
     let mut arrays: Vec<ArrayRef> = Vec::with_capacity(columns.len());
     for (i, (_, c)) in columns.iter().enumerate() {
@@ -1377,6 +1450,17 @@ fn table(columns: Columns, rows: Vec<Vec<ScalarValue>>) -> DfResult<Arc<dyn Tabl
     }
     let batch = RecordBatch::try_new(schema.clone(), arrays)?;
     Ok(Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))
+}
+
+/// Field metadata naming the Postgres type of a column when it is not the one its Arrow type maps to.
+pub const PG_TYPE_METADATA: &str = "weir.pg_type";
+
+fn field(name: &str, c: C) -> Field {
+    let f = Field::new(name, c.data_type(), true);
+    match c {
+        C::Char => f.with_metadata([(PG_TYPE_METADATA.to_string(), "char".to_string())].into()),
+        _ => f,
+    }
 }
 
 fn i64v(v: i64) -> ScalarValue {

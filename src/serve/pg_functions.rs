@@ -28,6 +28,40 @@ pub struct FunctionData {
     pub visible: BTreeSet<i64>,
     /// View definitions by OID (`pg_get_viewdef`).
     pub view_definitions: BTreeMap<i64, String>,
+    /// Every relation: namespace OID, name, OID (`regclass` from a name).
+    pub relations: Vec<(i64, String, i64)>,
+}
+
+impl FunctionData {
+    /// The OID of the relation a (possibly qualified, possibly quoted) name denotes: quoted parts match
+    /// exactly, unquoted ones ignore case; without a schema, `public` and `pg_catalog` are searched.
+    pub fn relation_oid(&self, text: &str) -> Option<i64> {
+        let parts = super::rewrite::split_qualified_name(text);
+        let ((name, quoted), schema) = match parts.as_slice() {
+            [n] => (n.clone(), None),
+            [s, n] | [_, s, n] => (n.clone(), Some(s.0.to_lowercase())),
+            _ => return None,
+        };
+        let namespace = match schema.as_deref() {
+            None => None,
+            Some("pg_catalog") => Some(super::relations::PG_CATALOG_NAMESPACE),
+            Some("public") => Some(super::relations::PUBLIC_NAMESPACE),
+            Some("information_schema") => Some(super::relations::INFORMATION_SCHEMA_NAMESPACE),
+            Some(_) => return None,
+        };
+        self.relations
+            .iter()
+            .filter(|(ns, n, _)| {
+                let name_ok = if quoted { *n == name } else { n.eq_ignore_ascii_case(&name) };
+                let ns_ok = match namespace {
+                    Some(want) => *ns == want,
+                    None => *ns == super::relations::PUBLIC_NAMESPACE || *ns == super::relations::PG_CATALOG_NAMESPACE,
+                };
+                name_ok && ns_ok
+            })
+            .min_by_key(|(_, n, _)| *n != name)
+            .map(|(_, _, oid)| *oid)
+    }
 }
 
 /// Compares by identity: one snapshot's data is equal only to itself.
@@ -61,6 +95,13 @@ enum Kind {
     SizePretty,
     QuoteIdent,
     AlwaysFalse,
+    /// `x::regclass` of a non-literal: a name becomes its OID (error if unknown), a number stays.
+    RegClass,
+    /// `to_regclass(name)`: the OID, or NULL.
+    ToRegClass,
+    /// `x::regtype` / `to_regtype(name)`.
+    RegType,
+    ToRegType,
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -121,6 +162,10 @@ pub fn all(data: Arc<FunctionData>) -> Vec<Arc<ScalarUDF>> {
         ("pg_size_pretty", Kind::SizePretty),
         ("quote_ident", Kind::QuoteIdent),
         ("pg_is_in_recovery", Kind::AlwaysFalse),
+        ("weir_regclass", Kind::RegClass),
+        ("to_regclass", Kind::ToRegClass),
+        ("weir_regtype", Kind::RegType),
+        ("to_regtype", Kind::ToRegType),
         ("pg_relation_is_publishable", Kind::AlwaysFalse),
     ];
     table
@@ -148,7 +193,7 @@ impl ScalarUDFImpl for PgFunction {
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
         Ok(match self.kind {
             Kind::TableIsVisible | Kind::AlwaysTrue | Kind::AlwaysFalse => DataType::Boolean,
-            Kind::Zero => DataType::Int64,
+            Kind::Zero | Kind::RegClass | Kind::ToRegClass | Kind::RegType | Kind::ToRegType => DataType::Int64,
             _ => DataType::Utf8,
         })
     }
@@ -210,6 +255,53 @@ impl ScalarUDFImpl for PgFunction {
                     .map(|i| value(&sizes, i).map(|n| format!("{n} bytes")))
                     .collect();
                 Ok(ColumnarValue::Array(Arc::new(out)))
+            }
+            Kind::RegClass | Kind::ToRegClass | Kind::RegType | Kind::ToRegType => {
+                let Some(arg) = args.args.first() else {
+                    return scalar(ScalarValue::Int64(None));
+                };
+                let array = arg.clone().into_array(rows)?;
+                let by_name = !matches!(
+                    array.data_type(),
+                    DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::UInt32 | DataType::UInt64
+                );
+                if !by_name {
+                    return Ok(ColumnarValue::Array(cast(&array, &DataType::Int64)?));
+                }
+                let texts = text_arg(&args.args, 0, rows)?;
+                let mut out = Vec::with_capacity(rows);
+                for i in 0..rows {
+                    if texts.is_null(i) {
+                        out.push(None);
+                        continue;
+                    }
+                    let name = texts.value(i);
+                    let oid = match self.kind {
+                        Kind::RegClass | Kind::ToRegClass => self.data.0.relation_oid(name),
+                        _ => pg_types::by_name(name.trim_matches('"')).map(|t| i64::from(t.oid)),
+                    };
+                    match (oid, self.kind) {
+                        (Some(o), _) => out.push(Some(o)),
+                        (None, Kind::RegClass) => {
+                            return Err(datafusion::error::DataFusionError::External(Box::new(
+                                super::ServeError::new(
+                                    super::ServeErrorClass::UndefinedTable,
+                                    format!("relation \"{name}\" does not exist"),
+                                ),
+                            )));
+                        }
+                        (None, Kind::RegType) => {
+                            return Err(datafusion::error::DataFusionError::External(Box::new(
+                                super::ServeError::new(
+                                    super::ServeErrorClass::UndefinedObject,
+                                    format!("type \"{name}\" does not exist"),
+                                ),
+                            )));
+                        }
+                        (None, _) => out.push(None),
+                    }
+                }
+                Ok(ColumnarValue::Array(Arc::new(Int64Array::from(out))))
             }
             Kind::QuoteIdent => {
                 let texts = text_arg(&args.args, 0, rows)?;

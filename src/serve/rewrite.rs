@@ -94,7 +94,7 @@ impl VisitorMut for Rewriter<'_, '_> {
         // (psql's footer queries over `pg_policy` and friends correlate in ways DataFusion cannot plan).
         let aggregated = !matches!(&select.group_by, ast::GroupByExpr::Expressions(g, _) if g.is_empty());
         if !aggregated && self.select_is_empty(select) {
-            let mut blank = |e: &mut Expr| {
+            let blank = |e: &mut Expr| {
                 let _ = ast::visit_expressions_mut(e, |inner| {
                     match inner {
                         Expr::Subquery(_) => *inner = null(),
@@ -106,8 +106,15 @@ impl VisitorMut for Rewriter<'_, '_> {
                 });
             };
             for item in &mut select.projection {
-                if let SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } = item {
-                    blank(e);
+                match item {
+                    // Values never computed: only their names matter (`unnest(indkey) AS attnum`).
+                    SelectItem::ExprWithAlias { expr, .. }
+                        if !matches!(expr, Expr::Identifier(_) | Expr::CompoundIdentifier(_) | Expr::Value(_)) =>
+                    {
+                        *expr = null()
+                    }
+                    SelectItem::UnnamedExpr(e) => blank(e),
+                    _ => {}
                 }
             }
             if let Some(w) = &mut select.selection {
@@ -189,10 +196,13 @@ impl Rewriter<'_, '_> {
             Expr::Cast {
                 expr: inner, data_type, ..
             } => match (inner.as_ref(), reg_type(data_type)) {
-                (Expr::Value(v), Some(reg)) => match &v.value {
+                (Expr::Value(v), Some(reg)) if matches!(v.value, Value::SingleQuotedString(_)) => match &v.value {
                     Value::SingleQuotedString(s) => Some(self.reg_literal(reg, s)?),
                     _ => None,
                 },
+                // A name known only when the query runs (a parameter, a column): resolved by a function.
+                (_, Some(Reg::Class)) => Some(call("weir_regclass", vec![std::mem::replace(inner.as_mut(), null())])),
+                (_, Some(Reg::Type)) => Some(call("weir_regtype", vec![std::mem::replace(inner.as_mut(), null())])),
                 _ => None,
             },
             Expr::Subquery(q) => reshape_scalar_subquery(q).map(|(condition, q)| match condition {
@@ -271,10 +281,10 @@ impl Rewriter<'_, '_> {
             }
             "to_regclass" | "to_regtype" => {
                 let Some(Expr::Value(v)) = args.first() else {
-                    return Ok(Some(null()));
+                    return Ok(None);
                 };
                 let Value::SingleQuotedString(text) = &v.value else {
-                    return Ok(Some(null()));
+                    return Ok(None);
                 };
                 let reg = if name == "to_regclass" { Reg::Class } else { Reg::Type };
                 self.reg_literal(reg, text).unwrap_or_else(|_| null())
@@ -531,7 +541,7 @@ fn custom_operator(parts: &[String]) -> Option<BinaryOperator> {
 }
 
 /// Splits `schema.name` / `"Quoted"` into parts, each with whether it was quoted.
-fn split_qualified_name(text: &str) -> Vec<(String, bool)> {
+pub(crate) fn split_qualified_name(text: &str) -> Vec<(String, bool)> {
     let mut parts = Vec::new();
     let mut current = String::new();
     let mut quoted = false;

@@ -47,7 +47,10 @@ pub fn columns_of(schema: &Schema) -> Vec<PgColumn> {
         .fields()
         .iter()
         .map(|f| {
-            let (oid, typmod) = pg_types::pg_type_of(f.data_type());
+            let (oid, typmod) = match f.metadata().get(crate::serve::pg_catalog::PG_TYPE_METADATA).map(String::as_str) {
+                Some("char") => (pg_types::CHAR, -1),
+                _ => pg_types::pg_type_of(f.data_type()),
+            };
             PgColumn {
                 name: f.name().clone(),
                 oid,

@@ -8,7 +8,9 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
-use datafusion::catalog::{CatalogProvider, MemoryCatalogProvider, MemorySchemaProvider, SchemaProvider, TableProvider};
+use datafusion::catalog::{
+    CatalogProvider, MemoryCatalogProvider, MemorySchemaProvider, SchemaProvider, TableProvider,
+};
 use datafusion::common::Result as DfResult;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::logical_expr::planner::TypePlanner;
@@ -149,7 +151,11 @@ impl Snapshot {
             }),
         };
         let matches = |r: &&Relation| {
-            let name_ok = if name.1 { r.name == name.0 } else { r.name.eq_ignore_ascii_case(&name.0) };
+            let name_ok = if name.1 {
+                r.name == name.0
+            } else {
+                r.name.eq_ignore_ascii_case(&name.0)
+            };
             let ns_ok = match namespace {
                 Some(ns) => r.namespace == ns,
                 None => r.namespace == PUBLIC_NAMESPACE || r.namespace == PG_CATALOG_NAMESPACE,

@@ -214,7 +214,9 @@ mod tests {
         let e = classify(&DataFusionError::ArrowError(Box::new(ArrowError::DivideByZero), None));
         assert_eq!(e.class, ServeErrorClass::DivisionByZero);
         let e = classify(&DataFusionError::ArrowError(
-            Box::new(ArrowError::CastError("Cannot cast string 'x' to value of Int64 type".into())),
+            Box::new(ArrowError::CastError(
+                "Cannot cast string 'x' to value of Int64 type".into(),
+            )),
             None,
         ));
         assert_eq!(e.class, ServeErrorClass::InvalidText);

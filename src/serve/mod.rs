@@ -358,7 +358,10 @@ fn qualify_catalog_tables(statement: &mut Statement, pg_tables: &std::collection
 
 fn statement_kind(s: &Statement) -> String {
     let text = s.to_string();
-    text.split_whitespace().next().unwrap_or("this statement").to_uppercase()
+    text.split_whitespace()
+        .next()
+        .unwrap_or("this statement")
+        .to_uppercase()
 }
 
 fn first_line(m: &str) -> String {

@@ -218,7 +218,10 @@ impl VisitorMut for Folder {
     fn post_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
         // Table functions live with the scalar functions (after the relation rule folded their name):
         // `pg_catalog.unnest(x)` is `unnest(x)`.
-        if let TableFactor::Table { name, args: Some(_), .. } = factor {
+        if let TableFactor::Table {
+            name, args: Some(_), ..
+        } = factor
+        {
             if name.0.len() == 2
                 && matches!(name.0.first(), Some(ObjectNamePart::Identifier(s)) if s.value.eq_ignore_ascii_case("pg_catalog"))
             {
@@ -466,7 +469,8 @@ fn from_relations(select: &Select, is_source: &dyn Fn(&str) -> bool) -> Vec<From
                 TableFactor::Table { name, alias, args, .. } => {
                     let parts = name_parts(name);
                     let table = parts.last().cloned().unwrap_or_default();
-                    let in_weir_schema = parts.len() == 1 || parts.len() == 2 && parts[0].eq_ignore_ascii_case("public");
+                    let in_weir_schema =
+                        parts.len() == 1 || parts.len() == 2 && parts[0].eq_ignore_ascii_case("public");
                     let source = args.is_none() && in_weir_schema && is_source(&table);
                     let qualifier = match alias {
                         Some(a) => Some(a.name.clone()),
@@ -563,9 +567,7 @@ mod tests {
     use datafusion::sql::sqlparser::parser::Parser;
 
     fn parse(sql: &str) -> Statement {
-        Parser::parse_sql(&PostgreSqlDialect {}, sql)
-            .expect("parses")
-            .remove(0)
+        Parser::parse_sql(&PostgreSqlDialect {}, sql).expect("parses").remove(0)
     }
 
     fn is_pg_table(name: &str) -> bool {
@@ -641,7 +643,9 @@ mod tests {
             .collect();
         assert_eq!(
             apply_labels(&planned, &labels),
-            ["count", "?column?", "X", "total", "Mixed", "REGION", "A", "B", "version"]
+            [
+                "count", "?column?", "X", "total", "Mixed", "REGION", "A", "B", "version"
+            ]
         );
     }
 
@@ -651,7 +655,10 @@ mod tests {
         let mut s = parse("SELECT * FROM s");
         fold_identifiers(&mut s, Fold::Upper);
         exclude_pseudo_columns(&mut s, &is_source);
-        assert_eq!(s.to_string(), "SELECT * EXCLUDE (ROWTIME, ROWPARTITION, ROWOFFSET) FROM S");
+        assert_eq!(
+            s.to_string(),
+            "SELECT * EXCLUDE (ROWTIME, ROWPARTITION, ROWOFFSET) FROM S"
+        );
 
         let mut s = parse("SELECT * FROM s a JOIN t b ON a.k = b.k");
         fold_identifiers(&mut s, Fold::Upper);

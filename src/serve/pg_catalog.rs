@@ -22,8 +22,7 @@ use datafusion::scalar::ScalarValue;
 
 use super::pg_types::{self, TYPES};
 use super::relations::{
-    INFORMATION_SCHEMA_NAMESPACE, OWNER_NAME, OWNER_OID, PG_CATALOG_NAMESPACE, PG_CLASS_OID, PUBLIC_NAMESPACE,
-    Relation,
+    INFORMATION_SCHEMA_NAMESPACE, OWNER_NAME, OWNER_OID, PG_CATALOG_NAMESPACE, PG_CLASS_OID, PUBLIC_NAMESPACE, Relation,
 };
 
 /// A column type of a catalog table.
@@ -106,7 +105,12 @@ pub const ALWAYS_EMPTY: &[&str] = &[
     "table_constraints",
 ];
 
-const PG_NAMESPACE: Columns = &[("oid", C::I64), ("nspname", C::Text), ("nspowner", C::I64), ("nspacl", C::TextArr)];
+const PG_NAMESPACE: Columns = &[
+    ("oid", C::I64),
+    ("nspname", C::Text),
+    ("nspowner", C::I64),
+    ("nspacl", C::TextArr),
+];
 
 const PG_CLASS: Columns = &[
     ("oid", C::I64),
@@ -256,7 +260,12 @@ const PG_USER: Columns = &[
     ("useconfig", C::TextArr),
 ];
 
-const PG_AM: Columns = &[("oid", C::I64), ("amname", C::Text), ("amhandler", C::Text), ("amtype", C::Char)];
+const PG_AM: Columns = &[
+    ("oid", C::I64),
+    ("amname", C::Text),
+    ("amhandler", C::Text),
+    ("amtype", C::Char),
+];
 
 const PG_DESCRIPTION: Columns = &[
     ("objoid", C::I64),
@@ -325,10 +334,23 @@ const PG_TABLES: Columns = &[
 
 /// Tables that are always empty, with their columns.
 const EMPTY_TABLES: &[(&str, Columns)] = &[
-    ("pg_attrdef", &[("oid", C::I64), ("adrelid", C::I64), ("adnum", C::I16), ("adbin", C::Text)]),
+    (
+        "pg_attrdef",
+        &[
+            ("oid", C::I64),
+            ("adrelid", C::I64),
+            ("adnum", C::I16),
+            ("adbin", C::Text),
+        ],
+    ),
     (
         "pg_auth_members",
-        &[("roleid", C::I64), ("member", C::I64), ("grantor", C::I64), ("admin_option", C::Bool)],
+        &[
+            ("roleid", C::I64),
+            ("member", C::I64),
+            ("grantor", C::I64),
+            ("admin_option", C::Bool),
+        ],
     ),
     (
         "pg_constraint",
@@ -374,11 +396,21 @@ const EMPTY_TABLES: &[(&str, Columns)] = &[
     ),
     (
         "pg_enum",
-        &[("oid", C::I64), ("enumtypid", C::I64), ("enumsortorder", C::F32), ("enumlabel", C::Text)],
+        &[
+            ("oid", C::I64),
+            ("enumtypid", C::I64),
+            ("enumsortorder", C::F32),
+            ("enumlabel", C::Text),
+        ],
     ),
     (
         "pg_event_trigger",
-        &[("oid", C::I64), ("evtname", C::Text), ("evtevent", C::Text), ("evtenabled", C::Char)],
+        &[
+            ("oid", C::I64),
+            ("evtname", C::Text),
+            ("evtevent", C::Text),
+            ("evtenabled", C::Char),
+        ],
     ),
     (
         "pg_extension",
@@ -493,7 +525,12 @@ const EMPTY_TABLES: &[(&str, Columns)] = &[
     ),
     (
         "pg_foreign_server",
-        &[("oid", C::I64), ("srvname", C::Text), ("srvowner", C::I64), ("srvfdw", C::I64)],
+        &[
+            ("oid", C::I64),
+            ("srvname", C::Text),
+            ("srvowner", C::I64),
+            ("srvfdw", C::I64),
+        ],
     ),
     (
         "pg_foreign_data_wrapper",
@@ -501,7 +538,12 @@ const EMPTY_TABLES: &[(&str, Columns)] = &[
     ),
     (
         "pg_aggregate",
-        &[("aggfnoid", C::I64), ("aggkind", C::Char), ("aggtransfn", C::Text), ("aggfinalfn", C::Text)],
+        &[
+            ("aggfnoid", C::I64),
+            ("aggkind", C::Char),
+            ("aggtransfn", C::Text),
+            ("aggfinalfn", C::Text),
+        ],
     ),
     (
         "pg_locks",
@@ -516,7 +558,12 @@ const EMPTY_TABLES: &[(&str, Columns)] = &[
     ),
     (
         "pg_prepared_xacts",
-        &[("transaction", C::I64), ("gid", C::Text), ("owner", C::Text), ("database", C::Text)],
+        &[
+            ("transaction", C::I64),
+            ("gid", C::Text),
+            ("owner", C::Text),
+            ("database", C::Text),
+        ],
     ),
     (
         "pg_partitioned_table",
@@ -913,7 +960,10 @@ pub fn pg_catalog_tables(input: &CatalogInput) -> DfResult<Vec<(&'static str, Ar
                 ],
             )?,
         ),
-        ("pg_description", table(PG_DESCRIPTION, description_rows(input.relations))?),
+        (
+            "pg_description",
+            table(PG_DESCRIPTION, description_rows(input.relations))?,
+        ),
         ("pg_collation", table(PG_COLLATION, collation_rows())?),
         (
             "pg_tablespace",
@@ -1285,7 +1335,12 @@ fn description_rows(relations: &[Relation]) -> Vec<Vec<ScalarValue>> {
         }
         for c in r.visible_columns() {
             if let Some(k) = c.key {
-                rows.push(vec![i64v(r.oid), i64v(PG_CLASS_OID), i32v(i32::from(c.number)), text(k)]);
+                rows.push(vec![
+                    i64v(r.oid),
+                    i64v(PG_CLASS_OID),
+                    i32v(i32::from(c.number)),
+                    text(k),
+                ]);
             }
         }
     }

@@ -52,7 +52,11 @@ impl FunctionData {
         self.relations
             .iter()
             .filter(|(ns, n, _)| {
-                let name_ok = if quoted { *n == name } else { n.eq_ignore_ascii_case(&name) };
+                let name_ok = if quoted {
+                    *n == name
+                } else {
+                    n.eq_ignore_ascii_case(&name)
+                };
                 let ns_ok = match namespace {
                     Some(want) => *ns == want,
                     None => *ns == super::relations::PUBLIC_NAMESPACE || *ns == super::relations::PG_CATALOG_NAMESPACE,
@@ -263,7 +267,12 @@ impl ScalarUDFImpl for PgFunction {
                 let array = arg.clone().into_array(rows)?;
                 let by_name = !matches!(
                     array.data_type(),
-                    DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::UInt32 | DataType::UInt64
+                    DataType::Int8
+                        | DataType::Int16
+                        | DataType::Int32
+                        | DataType::Int64
+                        | DataType::UInt32
+                        | DataType::UInt64
                 );
                 if !by_name {
                     return Ok(ColumnarValue::Array(cast(&array, &DataType::Int64)?));
@@ -348,9 +357,7 @@ fn value(a: &Int64Array, i: usize) -> Option<i64> {
 /// Quotes an identifier the way Postgres' `quote_ident` does: only when it is not a plain lower-case name.
 pub fn quote_ident(s: &str) -> String {
     let plain = !s.is_empty()
-        && s.chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && s.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
         && s.chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     if plain {

@@ -183,9 +183,10 @@ pub fn pg_type_of(dt: &DataType) -> (u32, i32) {
         DataType::UInt64 => (NUMERIC, -1),
         DataType::Float16 | DataType::Float32 => (FLOAT4, -1),
         DataType::Float64 => (FLOAT8, -1),
-        DataType::Decimal32(p, s) | DataType::Decimal64(p, s) | DataType::Decimal128(p, s) | DataType::Decimal256(p, s) => {
-            (NUMERIC, numeric_typmod(*p, *s))
-        }
+        DataType::Decimal32(p, s)
+        | DataType::Decimal64(p, s)
+        | DataType::Decimal128(p, s)
+        | DataType::Decimal256(p, s) => (NUMERIC, numeric_typmod(*p, *s)),
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Null => (TEXT, -1),
         DataType::Binary | DataType::LargeBinary | DataType::BinaryView | DataType::FixedSizeBinary(_) => (BYTEA, -1),
         DataType::Timestamp(_, None) => (TIMESTAMP, -1),

@@ -55,11 +55,14 @@ pub fn version_string() -> String {
     )
 }
 
+/// Finds a relation's OID from name parts, each with whether it was quoted.
+pub type RelationLookup<'a> = dyn Fn(&[(String, bool)]) -> Option<i64> + 'a;
+
 /// Catalog lookups the rewriter needs.
 pub struct RewriteContext<'a> {
     pub session: &'a SessionInfo,
     /// The OID of a relation named by a `regclass` literal (already split and case-resolved by the caller).
-    pub relation_oid: &'a dyn Fn(&[(String, bool)]) -> Option<i64>,
+    pub relation_oid: &'a RelationLookup<'a>,
     /// Whether a (lower-case) catalog table never has rows.
     pub always_empty: &'a dyn Fn(&str) -> bool,
     /// Whether a catalog column is an array column (always NULL in Weir).
@@ -98,7 +101,9 @@ impl VisitorMut for Rewriter<'_, '_> {
                 let _ = ast::visit_expressions_mut(e, |inner| {
                     match inner {
                         Expr::Subquery(_) => *inner = null(),
-                        Expr::Exists { .. } | Expr::InSubquery { .. } => *inner = Expr::Value(Value::Boolean(false).into()),
+                        Expr::Exists { .. } | Expr::InSubquery { .. } => {
+                            *inner = Expr::Value(Value::Boolean(false).into())
+                        }
                         Expr::Function(f) if matches!(f.args, FunctionArguments::Subquery(_)) => *inner = null(),
                         _ => {}
                     }
@@ -182,14 +187,11 @@ impl Rewriter<'_, '_> {
                     BinaryOperator::PGCustomBinaryOperator(parts) => custom_operator(parts),
                     _ => None,
                 };
-                match replacement {
-                    Some(op) => Some(Expr::BinaryOp {
-                        left: Box::new(std::mem::replace(left.as_mut(), null())),
-                        op,
-                        right: Box::new(std::mem::replace(right.as_mut(), null())),
-                    }),
-                    None => None,
-                }
+                replacement.map(|op| Expr::BinaryOp {
+                    left: Box::new(std::mem::replace(left.as_mut(), null())),
+                    op,
+                    right: Box::new(std::mem::replace(right.as_mut(), null())),
+                })
             }
             Expr::Identifier(id) if id.quote_style.is_none() => self.session_keyword(&id.value),
             Expr::Function(f) => self.function(f)?,
@@ -249,7 +251,9 @@ impl Rewriter<'_, '_> {
             "version" => string(&version_string()),
             "pg_backend_pid" => number(&s.pid.to_string()),
             "current_schemas" => {
-                let with_implicit = args.first().is_none_or(|a| !matches!(a, Expr::Value(v) if v.value == Value::Boolean(false)));
+                let with_implicit = args
+                    .first()
+                    .is_none_or(|a| !matches!(a, Expr::Value(v) if v.value == Value::Boolean(false)));
                 let mut items = vec![];
                 if with_implicit {
                     items.push(string("pg_catalog"));
@@ -395,14 +399,18 @@ impl Rewriter<'_, '_> {
     fn select_is_empty(&self, select: &Select) -> bool {
         let is_empty = |f: &TableFactor| match f {
             // `unnest(c.reloptions)`: the catalog's array columns are all NULL, so this has no rows.
-            TableFactor::Table { name, args: Some(args), .. } => {
+            TableFactor::Table {
+                name, args: Some(args), ..
+            } => {
                 let is_unnest = matches!(name.0.last(), Some(ObjectNamePart::Identifier(id)) if id.value.eq_ignore_ascii_case("unnest"));
                 is_unnest
                     && args.args.iter().all(|a| match a {
                         FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::CompoundIdentifier(ids))) => {
                             ids.last().is_some_and(|id| (self.ctx.array_column)(&id.value))
                         }
-                        FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Identifier(id))) => (self.ctx.array_column)(&id.value),
+                        FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Identifier(id))) => {
+                            (self.ctx.array_column)(&id.value)
+                        }
                         _ => false,
                     })
             }
@@ -576,7 +584,8 @@ fn reshape_scalar_subquery(q: &Query) -> Option<(Option<Expr>, Box<Query>)> {
     }
     let mut q = q.clone();
     let select = single_select_mut(&mut q)?;
-    if select.projection.len() != 1 || !matches!(select.group_by, ast::GroupByExpr::Expressions(ref g, _) if g.is_empty())
+    if select.projection.len() != 1
+        || !matches!(select.group_by, ast::GroupByExpr::Expressions(ref g, _) if g.is_empty())
     {
         return None;
     }
@@ -669,7 +678,15 @@ fn conjuncts(e: Expr) -> Vec<Expr> {
             v.extend(conjuncts(*right));
             v
         }
-        Expr::Nested(inner) if matches!(inner.as_ref(), Expr::BinaryOp { op: BinaryOperator::And, .. }) => {
+        Expr::Nested(inner)
+            if matches!(
+                inner.as_ref(),
+                Expr::BinaryOp {
+                    op: BinaryOperator::And,
+                    ..
+                }
+            ) =>
+        {
             conjuncts(*inner)
         }
         other => vec![other],

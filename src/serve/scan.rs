@@ -67,12 +67,7 @@ pub fn scan_source(store: &dyn TopicStore, spec: &ScanSpec, limit: Option<usize>
     let info = store
         .describe_topic(&def.topic)
         .map_err(|e| ServeError::internal(e.to_string()))?
-        .ok_or_else(|| {
-            ServeError::internal(format!(
-                "the topic '{}' of {} does not exist",
-                def.topic, def.name
-            ))
-        })?;
+        .ok_or_else(|| ServeError::internal(format!("the topic '{}' of {} does not exist", def.topic, def.name)))?;
     let limit = if def.kind == SourceKind::Stream { limit } else { None };
     let mut batches = Vec::new();
     let mut rows = 0usize;

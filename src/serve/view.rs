@@ -89,13 +89,15 @@ impl ViewTable {
         };
         match filter {
             // DataFusion turns a short `key IN (...)` into `key = a OR key = b ...`.
-            Expr::BinaryExpr(b) if b.op == Operator::Or => match (self.lookup_of(&b.left)?, self.lookup_of(&b.right)?) {
-                (KeyLookup::Points(mut p), KeyLookup::Points(q)) => {
-                    p.extend(q);
-                    Some(KeyLookup::Points(p))
+            Expr::BinaryExpr(b) if b.op == Operator::Or => {
+                match (self.lookup_of(&b.left)?, self.lookup_of(&b.right)?) {
+                    (KeyLookup::Points(mut p), KeyLookup::Points(q)) => {
+                        p.extend(q);
+                        Some(KeyLookup::Points(p))
+                    }
+                    _ => None,
                 }
-                _ => None,
-            },
+            }
             Expr::BinaryExpr(b) => {
                 let (op, value) = if is_key(&b.left) {
                     (b.op, literal(&b.right)?)
@@ -137,21 +139,10 @@ pub fn intersect(a: KeyLookup, b: KeyLookup) -> KeyLookup {
         (All, x) | (x, All) => x,
         (Nothing, _) | (_, Nothing) => Nothing,
         (Points(p), Points(q)) => points(p.into_iter().filter(|v| q.contains(v)).collect()),
-        (Points(p), Range { lower, upper }) | (Range { lower, upper }, Points(p)) => points(
-            p.into_iter()
-                .filter(|v| above(v, &lower) && below(v, &upper))
-                .collect(),
-        ),
-        (
-            Range {
-                lower: l1,
-                upper: u1,
-            },
-            Range {
-                lower: l2,
-                upper: u2,
-            },
-        ) => {
+        (Points(p), Range { lower, upper }) | (Range { lower, upper }, Points(p)) => {
+            points(p.into_iter().filter(|v| above(v, &lower) && below(v, &upper)).collect())
+        }
+        (Range { lower: l1, upper: u1 }, Range { lower: l2, upper: u2 }) => {
             let lower = tighter(l1, l2, Ordering::Greater);
             let upper = tighter(u1, u2, Ordering::Less);
             Range { lower, upper }
@@ -309,10 +300,7 @@ mod tests {
             let values: Vec<&str> = keys.iter().map(|k| self.rows[k].as_str()).collect();
             let batch = RecordBatch::try_new(
                 self.schema(),
-                vec![
-                    Arc::new(Int64Array::from(keys)),
-                    Arc::new(StringArray::from(values)),
-                ],
+                vec![Arc::new(Int64Array::from(keys)), Arc::new(StringArray::from(values))],
             )
             .map_err(|e| ServeError::internal(e.to_string()))?;
             Ok(vec![batch])

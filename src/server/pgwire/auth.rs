@@ -22,7 +22,7 @@ use pgwire::messages::startup::{Authentication, PasswordMessageFamily};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 
 use super::PgServer;
-use super::errors::{CANNOT_CONNECT_NOW, PgError};
+use super::errors::{CANNOT_CONNECT_NOW, INVALID_PASSWORD, PgError};
 use super::session::Connection;
 use crate::config::{PgAuthMethod, PgwireConfig};
 
@@ -115,7 +115,20 @@ impl StartupHandler for Startup {
                 self.driver.begin_authentication(client, self.mechanism()).await?
             }
             PgWireFrontendMessage::PasswordMessageFamily(message) => {
-                self.driver.advance_authentication(client, message).await?
+                match self.driver.advance_authentication(client, message).await {
+                    Ok(outcome) => outcome,
+                    Err(PgWireError::InvalidPassword(_)) => {
+                        let user = client.metadata().get(METADATA_USER).cloned().unwrap_or_default();
+                        tracing::info!(%user, peer = %client.socket_addr(), "Postgres password authentication failed");
+                        return Err(PgError::new(
+                            INVALID_PASSWORD,
+                            format!("password authentication failed for user \"{user}\""),
+                        )
+                        .fatal()
+                        .into());
+                    }
+                    Err(e) => return Err(e),
+                }
             }
             _ => return Ok(()),
         };

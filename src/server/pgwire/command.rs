@@ -27,17 +27,35 @@ pub enum Command {
     /// `SAVEPOINT`, `RELEASE`, `ROLLBACK TO`: accepted, with their tag.
     Savepoint(&'static str),
     /// `SET name = value` of a run-time parameter (`None`: back to the default).
-    Set { name: String, value: Option<String> },
+    Set {
+        name: String,
+        value: Option<String>,
+    },
     /// `SET TRANSACTION ...` and other settings without effect.
     SetIgnored,
-    Show { name: String },
+    Show {
+        name: String,
+    },
     ShowAll,
-    Reset { name: Option<String> },
+    Reset {
+        name: Option<String>,
+    },
     Discard,
-    Deallocate { name: Option<String> },
-    Declare { name: String, query: String },
-    Fetch { name: String, count: Count, skip: bool },
-    Close { name: Option<String> },
+    Deallocate {
+        name: Option<String>,
+    },
+    Declare {
+        name: String,
+        query: String,
+    },
+    Fetch {
+        name: String,
+        count: Count,
+        skip: bool,
+    },
+    Close {
+        name: Option<String>,
+    },
     /// Recognized, not supported: the message says why.
     Unsupported(String),
 }
@@ -60,7 +78,12 @@ pub fn classify(text: &str, tokens: &[Token]) -> Result<Command, PgError> {
     let Some(first) = tokens.first() else {
         return Ok(Command::Weir);
     };
-    let word = |i: usize| tokens.get(i).filter(|t| t.kind == Kind::Word).map(|t| t.text.to_ascii_uppercase());
+    let word = |i: usize| {
+        tokens
+            .get(i)
+            .filter(|t| t.kind == Kind::Word)
+            .map(|t| t.text.to_ascii_uppercase())
+    };
     let first_word = if first.kind == Kind::Punct && first.text == "(" {
         "(".to_string()
     } else {
@@ -130,7 +153,9 @@ pub fn classify(text: &str, tokens: &[Token]) -> Result<Command, PgError> {
         "PREPARE" | "EXECUTE" => Command::Unsupported(format!(
             "SQL-level {first_word} is not supported; use the extended query protocol (driver-side prepared statements)"
         )),
-        "COPY" => Command::Unsupported("COPY is not supported; use INSERT INTO ... VALUES or the REST API's /inserts-stream".into()),
+        "COPY" => Command::Unsupported(
+            "COPY is not supported; use INSERT INTO ... VALUES or the REST API's /inserts-stream".into(),
+        ),
         "UPDATE" | "DELETE" | "MERGE" | "TRUNCATE" | "ALTER" | "GRANT" | "REVOKE" | "VACUUM" | "ANALYZE" | "LOCK" => {
             Command::Unsupported(format!(
                 "{first_word} is not supported: streams and tables change through INSERT and persistent queries"
@@ -163,7 +188,10 @@ fn classify_set(tokens: &[Token]) -> Result<Command, PgError> {
     let Some(name_token) = tokens.get(i) else {
         return Err(syntax("SET needs a parameter name"));
     };
-    if name_token.is("TRANSACTION") || name_token.is("CHARACTERISTICS") || name_token.is("SESSION") || name_token.is("ROLE")
+    if name_token.is("TRANSACTION")
+        || name_token.is("CHARACTERISTICS")
+        || name_token.is("SESSION")
+        || name_token.is("ROLE")
     {
         return Ok(Command::SetIgnored);
     }
@@ -233,10 +261,7 @@ fn value_text(tokens: &[Token]) -> String {
 }
 
 fn classify_show(first: &str, tokens: &[Token]) -> Command {
-    let next = tokens
-        .get(1)
-        .map(|t| t.text.to_ascii_uppercase())
-        .unwrap_or_default();
+    let next = tokens.get(1).map(|t| t.text.to_ascii_uppercase()).unwrap_or_default();
     if first == "LIST" || WEIR_SHOW.contains(&next.as_str()) {
         return Command::Weir;
     }
@@ -291,7 +316,10 @@ fn classify_declare(text: &str, tokens: &[Token]) -> Result<Command, PgError> {
         .position(|t| t.is("FOR"))
         .map(|p| p + cursor_at)
         .ok_or_else(|| syntax("DECLARE name CURSOR FOR query"))?;
-    let query_start = tokens.get(for_at + 1).ok_or_else(|| syntax("DECLARE needs a query after FOR"))?.start;
+    let query_start = tokens
+        .get(for_at + 1)
+        .ok_or_else(|| syntax("DECLARE needs a query after FOR"))?
+        .start;
     Ok(Command::Declare {
         name,
         query: text.get(query_start..).unwrap_or("").to_string(),
@@ -320,15 +348,26 @@ fn classify_fetch(first: &str, tokens: &[Token]) -> Result<Command, PgError> {
             count = Count::All;
         } else if t.kind == Kind::Number {
             count = Count::Rows(number(t)?);
-        } else if t.is("PRIOR") || t.is("FIRST") || t.is("LAST") || t.is("ABSOLUTE") || t.is("RELATIVE") || t.is("BACKWARD")
+        } else if t.is("PRIOR")
+            || t.is("FIRST")
+            || t.is("LAST")
+            || t.is("ABSOLUTE")
+            || t.is("RELATIVE")
+            || t.is("BACKWARD")
         {
-            return Err(PgError::new(NOT_SUPPORTED, "cursors only move forward: use FETCH [FORWARD] n | ALL"));
+            return Err(PgError::new(
+                NOT_SUPPORTED,
+                "cursors only move forward: use FETCH [FORWARD] n | ALL",
+            ));
         } else {
             return Err(syntax(&format!("syntax error at or near \"{}\"", t.text)));
         }
         i += 1;
     }
-    let name = tokens.get(i).map(cursor_name).ok_or_else(|| syntax(&format!("{first} needs a cursor name")))?;
+    let name = tokens
+        .get(i)
+        .map(cursor_name)
+        .ok_or_else(|| syntax(&format!("{first} needs a cursor name")))?;
     Ok(Command::Fetch { name, count, skip })
 }
 
@@ -357,7 +396,12 @@ mod tests {
         assert_eq!(c("SHOW ALL TOPICS"), Command::Weir);
         assert_eq!(c("LIST QUERIES"), Command::Weir);
         assert_eq!(c("SHOW ALL"), Command::ShowAll);
-        assert_eq!(c("SHOW server_version"), Command::Show { name: "server_version".into() });
+        assert_eq!(
+            c("SHOW server_version"),
+            Command::Show {
+                name: "server_version".into()
+            }
+        );
         assert_eq!(
             c("SHOW TRANSACTION ISOLATION LEVEL"),
             Command::Show {
@@ -387,7 +431,13 @@ mod tests {
             }
         );
         assert_eq!(c("SET TRANSACTION ISOLATION LEVEL READ COMMITTED"), Command::SetIgnored);
-        assert_eq!(c("SET x TO DEFAULT"), Command::Set { name: "x".into(), value: None });
+        assert_eq!(
+            c("SET x TO DEFAULT"),
+            Command::Set {
+                name: "x".into(),
+                value: None
+            }
+        );
     }
 
     #[test]
@@ -434,7 +484,10 @@ mod tests {
 
     #[test]
     fn weir_statements_go_to_the_engine() {
-        assert_eq!(c("CREATE STREAM s (a INT) WITH (kafka_topic='s', value_format='json', partitions=1)"), Command::Weir);
+        assert_eq!(
+            c("CREATE STREAM s (a INT) WITH (kafka_topic='s', value_format='json', partitions=1)"),
+            Command::Weir
+        );
         assert_eq!(c("INSERT INTO s (a) VALUES (1)"), Command::Weir);
         assert_eq!(c("DESCRIBE s"), Command::Weir);
         assert_eq!(c("PRINT 's' FROM BEGINNING LIMIT 1"), Command::Weir);

@@ -47,7 +47,11 @@ pub fn columns_of(schema: &Schema) -> Vec<PgColumn> {
         .fields()
         .iter()
         .map(|f| {
-            let (oid, typmod) = match f.metadata().get(crate::serve::pg_catalog::PG_TYPE_METADATA).map(String::as_str) {
+            let (oid, typmod) = match f
+                .metadata()
+                .get(crate::serve::pg_catalog::PG_TYPE_METADATA)
+                .map(String::as_str)
+            {
                 Some("char") => (pg_types::CHAR, -1),
                 _ => pg_types::pg_type_of(f.data_type()),
             };
@@ -120,9 +124,14 @@ impl Prepared {
         let element = by_oid(oid).map(|t| t.element).unwrap_or(0);
         let target = canonical(array.data_type(), oid, element);
         let array = match target {
-            Some(t) if &t != array.data_type() => cast(array, &t).or_else(|_| cast(array, &DataType::Utf8)).map_err(
-                |e| PgError::internal(format!("cannot convert a {} column for the wire: {e}", array.data_type())),
-            )?,
+            Some(t) if &t != array.data_type() => {
+                cast(array, &t).or_else(|_| cast(array, &DataType::Utf8)).map_err(|e| {
+                    PgError::internal(format!(
+                        "cannot convert a {} column for the wire: {e}",
+                        array.data_type()
+                    ))
+                })?
+            }
             _ => array.clone(),
         };
         Ok(Prepared { array, oid, element })
@@ -170,7 +179,8 @@ fn canonical(dt: &DataType, oid: u32, element: u32) -> Option<DataType> {
         pg_types::TIME => DataType::Time64(TimeUnit::Microsecond),
         pg_types::JSON => return None,
         _ if element != 0 => {
-            let inner = canonical(list_item(dt)?, element, 0).unwrap_or_else(|| list_item(dt).cloned().unwrap_or(DataType::Utf8));
+            let inner = canonical(list_item(dt)?, element, 0)
+                .unwrap_or_else(|| list_item(dt).cloned().unwrap_or(DataType::Utf8));
             DataType::List(Arc::new(Field::new("item", inner, true)))
         }
         _ => DataType::Utf8,
@@ -193,7 +203,10 @@ fn downcast_err(what: &str) -> PgError {
 fn write_text(array: &ArrayRef, row: usize, oid: u32, element: u32, buf: &mut BytesMut) -> Result<(), PgError> {
     match oid {
         pg_types::BOOL => {
-            let a = array.as_any().downcast_ref::<BooleanArray>().ok_or_else(|| downcast_err("bool"))?;
+            let a = array
+                .as_any()
+                .downcast_ref::<BooleanArray>()
+                .ok_or_else(|| downcast_err("bool"))?;
             buf.put_slice(if a.value(row) { b"t" } else { b"f" });
         }
         pg_types::INT2 => put_display(buf, array.as_primitive::<Int16Type>().value(row)),
@@ -203,7 +216,10 @@ fn write_text(array: &ArrayRef, row: usize, oid: u32, element: u32, buf: &mut By
         pg_types::FLOAT8 => buf.put_slice(format_float8(array.as_primitive::<Float64Type>().value(row)).as_bytes()),
         pg_types::NUMERIC => buf.put_slice(numeric_text(array, row)?.as_bytes()),
         pg_types::BYTEA => {
-            let a = array.as_any().downcast_ref::<BinaryArray>().ok_or_else(|| downcast_err("bytea"))?;
+            let a = array
+                .as_any()
+                .downcast_ref::<BinaryArray>()
+                .ok_or_else(|| downcast_err("bytea"))?;
             buf.put_slice(b"\\x");
             for b in a.value(row) {
                 buf.put_slice(format!("{b:02x}").as_bytes());
@@ -217,10 +233,15 @@ fn write_text(array: &ArrayRef, row: usize, oid: u32, element: u32, buf: &mut By
             }
         }
         pg_types::DATE => buf.put_slice(format_date(array.as_primitive::<Date32Type>().value(row)).as_bytes()),
-        pg_types::TIME => buf.put_slice(format_time(array.as_primitive::<Time64MicrosecondType>().value(row)).as_bytes()),
+        pg_types::TIME => {
+            buf.put_slice(format_time(array.as_primitive::<Time64MicrosecondType>().value(row)).as_bytes())
+        }
         pg_types::JSON => buf.put_slice(json_text(array, row).as_bytes()),
         _ if element != 0 => {
-            let list = array.as_any().downcast_ref::<GenericListArray<i32>>().ok_or_else(|| downcast_err("array"))?;
+            let list = array
+                .as_any()
+                .downcast_ref::<GenericListArray<i32>>()
+                .ok_or_else(|| downcast_err("array"))?;
             let values = list.value(row);
             buf.put_u8(b'{');
             for i in 0..values.len() {
@@ -238,7 +259,10 @@ fn write_text(array: &ArrayRef, row: usize, oid: u32, element: u32, buf: &mut By
             buf.put_u8(b'}');
         }
         _ => {
-            let a = array.as_any().downcast_ref::<StringArray>().ok_or_else(|| downcast_err("text"))?;
+            let a = array
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .ok_or_else(|| downcast_err("text"))?;
             buf.put_slice(a.value(row).as_bytes());
         }
     }
@@ -248,7 +272,10 @@ fn write_text(array: &ArrayRef, row: usize, oid: u32, element: u32, buf: &mut By
 fn write_binary(array: &ArrayRef, row: usize, oid: u32, element: u32, buf: &mut BytesMut) -> Result<(), PgError> {
     match oid {
         pg_types::BOOL => {
-            let a = array.as_any().downcast_ref::<BooleanArray>().ok_or_else(|| downcast_err("bool"))?;
+            let a = array
+                .as_any()
+                .downcast_ref::<BooleanArray>()
+                .ok_or_else(|| downcast_err("bool"))?;
             buf.put_u8(u8::from(a.value(row)));
         }
         pg_types::INT2 => buf.put_i16(array.as_primitive::<Int16Type>().value(row)),
@@ -258,18 +285,29 @@ fn write_binary(array: &ArrayRef, row: usize, oid: u32, element: u32, buf: &mut 
         pg_types::FLOAT8 => buf.put_f64(array.as_primitive::<Float64Type>().value(row)),
         pg_types::NUMERIC => numeric_binary(&numeric_text(array, row)?, buf)?,
         pg_types::BYTEA => {
-            let a = array.as_any().downcast_ref::<BinaryArray>().ok_or_else(|| downcast_err("bytea"))?;
+            let a = array
+                .as_any()
+                .downcast_ref::<BinaryArray>()
+                .ok_or_else(|| downcast_err("bytea"))?;
             buf.put_slice(a.value(row));
         }
         pg_types::TIMESTAMP | pg_types::TIMESTAMPTZ => {
             let micros = array.as_primitive::<TimestampMicrosecondType>().value(row);
             buf.put_i64(micros.saturating_sub(PG_EPOCH_MICROS));
         }
-        pg_types::DATE => buf.put_i32(array.as_primitive::<Date32Type>().value(row).saturating_sub(PG_EPOCH_DAYS)),
+        pg_types::DATE => buf.put_i32(
+            array
+                .as_primitive::<Date32Type>()
+                .value(row)
+                .saturating_sub(PG_EPOCH_DAYS),
+        ),
         pg_types::TIME => buf.put_i64(array.as_primitive::<Time64MicrosecondType>().value(row)),
         pg_types::JSON => buf.put_slice(json_text(array, row).as_bytes()),
         _ if element != 0 => {
-            let list = array.as_any().downcast_ref::<GenericListArray<i32>>().ok_or_else(|| downcast_err("array"))?;
+            let list = array
+                .as_any()
+                .downcast_ref::<GenericListArray<i32>>()
+                .ok_or_else(|| downcast_err("array"))?;
             let values = list.value(row);
             let n = i32::try_from(values.len()).map_err(|_| PgError::internal("array too long"))?;
             buf.put_i32(1);
@@ -290,7 +328,10 @@ fn write_binary(array: &ArrayRef, row: usize, oid: u32, element: u32, buf: &mut 
             }
         }
         _ => {
-            let a = array.as_any().downcast_ref::<StringArray>().ok_or_else(|| downcast_err("text"))?;
+            let a = array
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .ok_or_else(|| downcast_err("text"))?;
             buf.put_slice(a.value(row).as_bytes());
         }
     }
@@ -308,7 +349,13 @@ fn put_display(buf: &mut BytesMut, v: impl std::fmt::Display) {
 fn put_array_element(buf: &mut BytesMut, item: &[u8], element: u32) {
     let numeric = matches!(
         element,
-        pg_types::INT2 | pg_types::INT4 | pg_types::INT8 | pg_types::FLOAT4 | pg_types::FLOAT8 | pg_types::NUMERIC | pg_types::BOOL
+        pg_types::INT2
+            | pg_types::INT4
+            | pg_types::INT8
+            | pg_types::FLOAT4
+            | pg_types::FLOAT8
+            | pg_types::NUMERIC
+            | pg_types::BOOL
     );
     let needs_quotes = !numeric
         && (item.is_empty()
@@ -333,11 +380,17 @@ fn put_array_element(buf: &mut BytesMut, item: &[u8], element: u32) {
 fn numeric_text(array: &ArrayRef, row: usize) -> Result<String, PgError> {
     match array.data_type() {
         DataType::Decimal128(_, scale) => {
-            let a = array.as_any().downcast_ref::<Decimal128Array>().ok_or_else(|| downcast_err("numeric"))?;
+            let a = array
+                .as_any()
+                .downcast_ref::<Decimal128Array>()
+                .ok_or_else(|| downcast_err("numeric"))?;
             Ok(format_decimal(a.value(row), *scale))
         }
         _ => {
-            let a = array.as_any().downcast_ref::<StringArray>().ok_or_else(|| downcast_err("numeric"))?;
+            let a = array
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .ok_or_else(|| downcast_err("numeric"))?;
             Ok(a.value(row).to_string())
         }
     }
@@ -616,7 +669,11 @@ mod tests {
             "2023-11-14 22:13:20.123"
         );
         assert_eq!(
-            text(Arc::new(Decimal128Array::from(vec![-12345]).with_precision_and_scale(10, 2).unwrap())),
+            text(Arc::new(
+                Decimal128Array::from(vec![-12345])
+                    .with_precision_and_scale(10, 2)
+                    .unwrap()
+            )),
             "-123.45"
         );
         let list = ListArray::from_iter_primitive::<I32, _, _>(vec![Some(vec![Some(1), None, Some(3)])]);
@@ -643,7 +700,10 @@ mod tests {
 
     #[test]
     fn binary_values_use_postgres_layouts() {
-        assert_eq!(encode(Arc::new(Int64Array::from(vec![1])), FieldFormat::Binary), [0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 1]);
+        assert_eq!(
+            encode(Arc::new(Int64Array::from(vec![1])), FieldFormat::Binary),
+            [0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 1]
+        );
         // 2000-01-01T00:00:00.000 is 0 in Postgres' epoch.
         let ts = encode(
             Arc::new(TimestampMillisecondArray::from(vec![946_684_800_000])),

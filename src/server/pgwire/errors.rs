@@ -149,7 +149,11 @@ fn engine_code(e: &EngineError, message: &str) -> &'static str {
                 UNDEFINED_COLUMN
             }
             _ if lower.contains("could not evaluate") || lower.contains("failed to convert") => DATA_EXCEPTION,
-            _ if lower.contains("type") && (lower.contains("mismatch") || lower.contains("cannot compare") || lower.contains("incompatible")) => {
+            _ if lower.contains("type")
+                && (lower.contains("mismatch")
+                    || lower.contains("cannot compare")
+                    || lower.contains("incompatible")) =>
+            {
                 DATATYPE_MISMATCH
             }
             _ => INVALID_STATEMENT,

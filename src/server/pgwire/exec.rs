@@ -232,16 +232,21 @@ impl Runner<'_> {
         PgWireError: From<C::Error>,
     {
         if self.conn.has_cursor(&name) {
-            return Err(PgError::new(DUPLICATE_CURSOR, format!("cursor \"{name}\" already exists")));
+            return Err(PgError::new(
+                DUPLICATE_CURSOR,
+                format!("cursor \"{name}\" already exists"),
+            ));
         }
         let tokens = lexer::tokenize(query).map_err(|e| PgError::new(SYNTAX_ERROR, e.to_string()))?;
         let command = super::command::classify(query, &tokens)?;
         let cursor = match command {
-            Command::Push | Command::Pull => match Box::pin(self.run_text(client, query, &tokens, command, cancel)).await? {
-                Outcome::Push { cursor, .. } => cursor,
-                Outcome::Rows { columns, batches, .. } => Cursor::rows(columns, batches),
-                _ => return Err(PgError::internal("a cursor query returned no rows")),
-            },
+            Command::Push | Command::Pull => {
+                match Box::pin(self.run_text(client, query, &tokens, command, cancel)).await? {
+                    Outcome::Push { cursor, .. } => cursor,
+                    Outcome::Rows { columns, batches, .. } => Cursor::rows(columns, batches),
+                    _ => return Err(PgError::internal("a cursor query returned no rows")),
+                }
+            }
             _ => {
                 return Err(PgError::new(
                     SYNTAX_ERROR,
@@ -326,13 +331,22 @@ impl Runner<'_> {
                 // Cursors end with their transaction (none is WITH HOLD); their push queries stop.
                 self.conn.close_cursor(None);
                 Outcome::Transaction {
-                    tag: if command == Command::Commit { "COMMIT" } else { "ROLLBACK" }.into(),
+                    tag: if command == Command::Commit {
+                        "COMMIT"
+                    } else {
+                        "ROLLBACK"
+                    }
+                    .into(),
                     change: TxChange::End,
                 }
             }
             Command::Savepoint(tag) => Outcome::Transaction {
                 tag: tag.into(),
-                change: if tag == "ROLLBACK" { TxChange::Recover } else { TxChange::None },
+                change: if tag == "ROLLBACK" {
+                    TxChange::Recover
+                } else {
+                    TxChange::None
+                },
             },
             Command::Set { name, value } => {
                 check_parameter(&name, value.as_deref())?;
@@ -341,13 +355,19 @@ impl Runner<'_> {
                 Outcome::Command {
                     tag: "SET".into(),
                     notices: vec![],
-                    reports: reported_parameter(&reported).then(|| (reported.clone(), current)).into_iter().collect(),
+                    reports: reported_parameter(&reported)
+                        .then(|| (reported.clone(), current))
+                        .into_iter()
+                        .collect(),
                 }
             }
             Command::SetIgnored => Outcome::command("SET"),
             Command::Show { name } => {
                 let (reported, value) = self.conn.parameter(&name).ok_or_else(|| {
-                    PgError::new(UNDEFINED_OBJECT, format!("unrecognized configuration parameter \"{name}\""))
+                    PgError::new(
+                        UNDEFINED_OBJECT,
+                        format!("unrecognized configuration parameter \"{name}\""),
+                    )
                 })?;
                 let column = reported.to_ascii_lowercase();
                 text_rows(&[column.as_str()], vec![vec![value]], "SHOW")?
@@ -379,7 +399,10 @@ impl Runner<'_> {
             Command::Close { name } => {
                 if !self.conn.close_cursor(name.as_deref()) {
                     let n = name.unwrap_or_default();
-                    return Err(PgError::new(INVALID_CURSOR_NAME, format!("cursor \"{n}\" does not exist")));
+                    return Err(PgError::new(
+                        INVALID_CURSOR_NAME,
+                        format!("cursor \"{n}\" does not exist"),
+                    ));
                 }
                 Outcome::command("CLOSE CURSOR")
             }
@@ -460,8 +483,16 @@ fn check_parameter(name: &str, value: Option<&str>) -> Result<(), PgError> {
 fn reported_parameter(name: &str) -> bool {
     matches!(
         name,
-        "client_encoding" | "DateStyle" | "TimeZone" | "application_name" | "IntervalStyle" | "search_path"
-            | "standard_conforming_strings" | "integer_datetimes" | "is_superuser" | "server_encoding"
+        "client_encoding"
+            | "DateStyle"
+            | "TimeZone"
+            | "application_name"
+            | "IntervalStyle"
+            | "search_path"
+            | "standard_conforming_strings"
+            | "integer_datetimes"
+            | "is_superuser"
+            | "server_encoding"
     )
 }
 
@@ -472,10 +503,7 @@ where
     C: Sink<PgWireBackendMessage> + Unpin + Send,
     C::Error: Debug,
 {
-    let value = conn
-        .parameter("application_name")
-        .map(|(_, v)| v)
-        .unwrap_or_default();
+    let value = conn.parameter("application_name").map(|(_, v)| v).unwrap_or_default();
     client
         .send(PgWireBackendMessage::ParameterStatus(ParameterStatus::new(
             "application_name".into(),

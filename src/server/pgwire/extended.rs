@@ -18,7 +18,10 @@ use pgwire::api::{ClientInfo, ClientPortalStore, DEFAULT_NAME, PgWireConnectionS
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
 use pgwire::messages::data::DataRow;
-use pgwire::messages::extendedquery::{Close, Execute, PortalSuspended, Sync as PgSync, TARGET_TYPE_BYTE_PORTAL};
+use pgwire::messages::data::RowDescription;
+use pgwire::messages::extendedquery::{
+    Close, Describe, Execute, PortalSuspended, Sync as PgSync, TARGET_TYPE_BYTE_PORTAL,
+};
 use pgwire::messages::response::{CommandComplete, NoticeResponse, TransactionStatus};
 use pgwire::messages::startup::ParameterStatus;
 
@@ -47,8 +50,13 @@ pub struct PreparedInner {
 
 enum Kind {
     Pull(PreparedPull),
-    Push { columns: Vec<PgColumn> },
-    Weir { columns: Option<Vec<PgColumn>>, params: Vec<u32> },
+    Push {
+        columns: Vec<PgColumn>,
+    },
+    Weir {
+        columns: Option<Vec<PgColumn>>,
+        params: Vec<u32>,
+    },
     Session,
 }
 
@@ -57,7 +65,11 @@ impl Prepared {
     fn parameter_oids(&self) -> Vec<u32> {
         let count = lexer::max_placeholder(&self.0.tokens);
         let mut oids = match &self.0.kind {
-            Kind::Pull(p) => p.param_types.iter().map(|t| params::oid_of_inferred(t.as_ref())).collect(),
+            Kind::Pull(p) => p
+                .param_types
+                .iter()
+                .map(|t| params::oid_of_inferred(t.as_ref()))
+                .collect(),
             Kind::Weir { params, .. } => params.clone(),
             _ => vec![],
         };
@@ -97,7 +109,10 @@ pub fn connection<C: ClientInfo + ?Sized>(client: &C) -> Result<Arc<Connection>,
 
 /// Statements allowed in a failed transaction: the ones that end it.
 pub fn allowed_when_failed(command: &Command) -> bool {
-    matches!(command, Command::Commit | Command::Rollback | Command::Savepoint("ROLLBACK"))
+    matches!(
+        command,
+        Command::Commit | Command::Rollback | Command::Savepoint("ROLLBACK")
+    )
 }
 
 pub fn failed_transaction() -> PgError {
@@ -122,7 +137,11 @@ impl QueryParser for Parser {
     {
         let mut statements = lexer::split_statements(sql).map_err(|e| PgError::new(SYNTAX_ERROR, e.to_string()))?;
         if statements.len() > 1 {
-            return Err(PgError::new(SYNTAX_ERROR, "cannot insert multiple commands into a prepared statement").into());
+            return Err(PgError::new(
+                SYNTAX_ERROR,
+                "cannot insert multiple commands into a prepared statement",
+            )
+            .into());
         }
         let Some((text, tokens)) = statements.pop() else {
             return Ok(None);
@@ -162,7 +181,9 @@ impl QueryParser for Parser {
 fn describe_weir(server: &PgServer, text: &str, tokens: &[Token]) -> Kind {
     // Markers that survive parsing, to find where each parameter went.
     let count = lexer::max_placeholder(tokens);
-    let markers: Vec<String> = (1..=count).map(|n| lexer::quote_literal(&format!("\u{1}weir_param_{n}"))).collect();
+    let markers: Vec<String> = (1..=count)
+        .map(|n| lexer::quote_literal(&format!("\u{1}weir_param_{n}")))
+        .collect();
     let parsed = lexer::substitute(text, tokens, &markers)
         .ok()
         .and_then(|t| crate::sql::parse(&t).ok())
@@ -308,7 +329,11 @@ fn decode_params(portal: &Portal<Prepared>) -> Result<Vec<Param>, PgError> {
                     None => {
                         return Err(PgError::new(
                             PROTOCOL_VIOLATION,
-                            format!("bind message has {} parameter formats for {} parameters", codes.len(), portal.parameters.len()),
+                            format!(
+                                "bind message has {} parameter formats for {} parameters",
+                                codes.len(),
+                                portal.parameters.len()
+                            ),
                         ));
                     }
                 },
@@ -357,7 +382,11 @@ impl ExtendedQueryHandler for QueryHandler {
         Ok(DescribeStatementResponse::new(parameters, fields))
     }
 
-    async fn do_describe_portal<C>(&self, client: &mut C, portal: &Portal<Prepared>) -> PgWireResult<DescribePortalResponse>
+    async fn do_describe_portal<C>(
+        &self,
+        client: &mut C,
+        portal: &Portal<Prepared>,
+    ) -> PgWireResult<DescribePortalResponse>
     where
         C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
         C::PortalStore: PortalStore<Statement = Prepared>,
@@ -401,6 +430,28 @@ impl ExtendedQueryHandler for QueryHandler {
             Outcome::Push { cursor, .. } => self.stream_portal(client, &conn, &name, cursor, max_rows).await,
             _ => Err(PgError::internal("a push query did not start").into()),
         }
+    }
+
+    async fn on_describe<C>(&self, client: &mut C, message: Describe) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        // A cursor made with DECLARE is a portal too (psycopg describes its server-side cursors that way).
+        if message.target_type == TARGET_TYPE_BYTE_PORTAL {
+            let name = message.name.as_deref().unwrap_or(DEFAULT_NAME);
+            if client.portal_store().get_portal(name).is_none()
+                && let Some(columns) = connection(client)?.cursor_columns(name)
+            {
+                let fields = field_infos(&columns, &vec![FieldFormat::Text; columns.len()]);
+                let description = RowDescription::new(fields.iter().map(Into::into).collect());
+                client.send(PgWireBackendMessage::RowDescription(description)).await?;
+                return Ok(());
+            }
+        }
+        self._on_describe(client, message).await
     }
 
     async fn on_close<C>(&self, client: &mut C, message: Close) -> PgWireResult<()>
@@ -493,7 +544,13 @@ impl ExtendedQueryHandler for QueryHandler {
             }
             Kind::Session => {
                 runner
-                    .run_text(client, &stmt.0.text, &stmt.0.tokens, stmt.0.command.clone(), &mut cancel)
+                    .run_text(
+                        client,
+                        &stmt.0.text,
+                        &stmt.0.tokens,
+                        stmt.0.command.clone(),
+                        &mut cancel,
+                    )
                     .await?
             }
         };
@@ -511,7 +568,8 @@ impl ExtendedQueryHandler for QueryHandler {
                     encode_batch(b, &columns, &formats, &mut rows)?;
                 }
                 let fields = Arc::new(field_infos(&columns, &formats));
-                let mut response = QueryResponse::new(fields, stream::iter(rows.into_iter().map(Ok::<DataRow, PgWireError>)));
+                let mut response =
+                    QueryResponse::new(fields, stream::iter(rows.into_iter().map(Ok::<DataRow, PgWireError>)));
                 response.set_command_tag(tag);
                 Response::Query(response)
             }

@@ -143,7 +143,9 @@ pub fn tokenize(sql: &str) -> Result<Vec<Token>, LexError> {
                 out.push(tok(Kind::Number, sql[start..i].to_string(), start, i));
             }
             c if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 => {
-                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b'$' || bytes[i] >= 0x80) {
+                while i < bytes.len()
+                    && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b'$' || bytes[i] >= 0x80)
+                {
                     i += 1;
                 }
                 out.push(tok(Kind::Word, sql[start..i].to_string(), start, i));

@@ -93,7 +93,10 @@ fn decode_binary(n: usize, mut b: &[u8], oid: u32) -> Result<Param, PgError> {
         pg_types::BYTEA => Param::Bytes(b.to_vec()),
         pg_types::TIMESTAMP | pg_types::TIMESTAMPTZ => {
             need(8, b)?;
-            Param::Timestamp(b.get_i64().saturating_add(PG_EPOCH_MICROS), oid == pg_types::TIMESTAMPTZ)
+            Param::Timestamp(
+                b.get_i64().saturating_add(PG_EPOCH_MICROS),
+                oid == pg_types::TIMESTAMPTZ,
+            )
         }
         pg_types::DATE => {
             need(4, b)?;
@@ -111,7 +114,14 @@ fn decode_binary(n: usize, mut b: &[u8], oid: u32) -> Result<Param, PgError> {
         2950 => {
             need(16, b)?;
             let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-            Param::Text(format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32]))
+            Param::Text(format!(
+                "{}-{}-{}-{}-{}",
+                &h[0..8],
+                &h[8..12],
+                &h[12..16],
+                &h[16..20],
+                &h[20..32]
+            ))
         }
         _ => Param::Text(String::from_utf8(b.to_vec()).map_err(|_| bad(n, "not valid UTF-8"))?),
     })
@@ -164,7 +174,11 @@ fn numeric_from_binary(n: usize, mut b: &[u8]) -> Result<String, PgError> {
     while frac_part.len() < dscale {
         frac_part.push('0');
     }
-    let body = if dscale > 0 { format!("{int_part}.{frac_part}") } else { int_part };
+    let body = if dscale > 0 {
+        format!("{int_part}.{frac_part}")
+    } else {
+        int_part
+    };
     Ok(if sign == 0x4000 { format!("-{body}") } else { body })
 }
 
@@ -209,12 +223,17 @@ fn decode_text(n: usize, s: &str, oid: u32) -> Result<Param, PgError> {
                 .map_err(|_| bad(n, "invalid hexadecimal bytea"))?,
             None => s.as_bytes().to_vec(),
         }),
-        pg_types::TIMESTAMP | pg_types::TIMESTAMPTZ => {
-            Param::Timestamp(parse_timestamp(s).ok_or_else(|| bad(n, format!("invalid timestamp \"{s}\"")))?, oid == pg_types::TIMESTAMPTZ)
-        }
+        pg_types::TIMESTAMP | pg_types::TIMESTAMPTZ => Param::Timestamp(
+            parse_timestamp(s).ok_or_else(|| bad(n, format!("invalid timestamp \"{s}\"")))?,
+            oid == pg_types::TIMESTAMPTZ,
+        ),
         pg_types::DATE => {
-            let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| bad(n, format!("invalid date \"{s}\"")))?;
-            Param::Date(i32::try_from(d.signed_duration_since(unix_day()).num_days()).map_err(|_| bad(n, "date out of range"))?)
+            let d =
+                NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| bad(n, format!("invalid date \"{s}\"")))?;
+            Param::Date(
+                i32::try_from(d.signed_duration_since(unix_day()).num_days())
+                    .map_err(|_| bad(n, "date out of range"))?,
+            )
         }
         pg_types::TIME => {
             let t = NaiveTime::parse_from_str(s.trim(), "%H:%M:%S%.f")
@@ -237,12 +256,21 @@ fn parse_timestamp(s: &str) -> Option<i64> {
     if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
         return Some(dt.timestamp_micros());
     }
-    for f in ["%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%#z", "%Y-%m-%dT%H:%M:%S%.f%#z"] {
+    for f in [
+        "%Y-%m-%d %H:%M:%S%.f%#z",
+        "%Y-%m-%d %H:%M:%S%#z",
+        "%Y-%m-%dT%H:%M:%S%.f%#z",
+    ] {
         if let Ok(dt) = DateTime::parse_from_str(t, f) {
             return Some(dt.timestamp_micros());
         }
     }
-    for f in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"] {
+    for f in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ] {
         if let Ok(dt) = NaiveDateTime::parse_from_str(t, f) {
             return Some(dt.and_utc().timestamp_micros());
         }
@@ -266,9 +294,7 @@ impl Param {
             Param::Numeric(s) => decimal(s).unwrap_or_else(|| ScalarValue::Utf8(Some(s.clone()))),
             Param::Text(s) => ScalarValue::Utf8(Some(s.clone())),
             Param::Bytes(b) => ScalarValue::Binary(Some(b.clone())),
-            Param::Timestamp(us, tz) => {
-                ScalarValue::TimestampMicrosecond(Some(*us), tz.then(|| Arc::from("+00:00")))
-            }
+            Param::Timestamp(us, tz) => ScalarValue::TimestampMicrosecond(Some(*us), tz.then(|| Arc::from("+00:00"))),
             Param::Date(d) => ScalarValue::Date32(Some(*d)),
             Param::Time(us) => ScalarValue::Time64Microsecond(Some(*us)),
         }
@@ -356,19 +382,32 @@ mod tests {
 
     #[test]
     fn binary_parameters_decode_by_type() {
-        assert_eq!(decode(1, Some(&7i32.to_be_bytes()), pg_types::INT4, true).unwrap(), Param::Int(7));
-        assert_eq!(decode(1, Some(&2.5f64.to_be_bytes()), pg_types::FLOAT8, true).unwrap(), Param::Float(2.5));
+        assert_eq!(
+            decode(1, Some(&7i32.to_be_bytes()), pg_types::INT4, true).unwrap(),
+            Param::Int(7)
+        );
+        assert_eq!(
+            decode(1, Some(&2.5f64.to_be_bytes()), pg_types::FLOAT8, true).unwrap(),
+            Param::Float(2.5)
+        );
         assert!(decode(1, Some(&[0, 1]), pg_types::INT4, true).is_err());
         for text in ["123.45", "-0.0001", "10000", "0", "1.5", "123456789.000001"] {
             let mut b = BytesMut::new();
             super::super::encode::numeric_binary(text, &mut b).unwrap();
-            assert_eq!(decode(1, Some(&b), pg_types::NUMERIC, true).unwrap(), Param::Numeric(text.into()), "{text}");
+            assert_eq!(
+                decode(1, Some(&b), pg_types::NUMERIC, true).unwrap(),
+                Param::Numeric(text.into()),
+                "{text}"
+            );
         }
     }
 
     #[test]
     fn literals_are_quoted_safely() {
-        assert_eq!(Param::Text("x'); DROP STREAM s; --".into()).to_literal(), "'x''); DROP STREAM s; --'");
+        assert_eq!(
+            Param::Text("x'); DROP STREAM s; --".into()).to_literal(),
+            "'x''); DROP STREAM s; --'"
+        );
         assert_eq!(Param::Int(-3).to_literal(), "-3");
         assert_eq!(Param::Float(1.5).to_literal(), "1.5e0");
         assert_eq!(Param::Null.to_literal(), "NULL");

@@ -41,12 +41,23 @@ pub fn columns_of_statement(statement: &Statement) -> Option<Vec<(String, DataTy
     let cols: Cols = match statement {
         Statement::Show { what, extended } => match what {
             ShowTarget::Streams | ShowTarget::Tables => {
-                let name = if *what == ShowTarget::Tables { "Table Name" } else { "Stream Name" };
+                let name = if *what == ShowTarget::Tables {
+                    "Table Name"
+                } else {
+                    "Stream Name"
+                };
                 let mut c = text_cols(&[name, "Kafka Topic", "Key Format", "Value Format"]);
                 c.push(("Windowed", DataType::Boolean));
                 c
             }
-            ShowTarget::Queries => text_cols(&["Query ID", "Query Type", "Status", "Sink Name", "Sink Kafka Topic", "Query String"]),
+            ShowTarget::Queries => text_cols(&[
+                "Query ID",
+                "Query Type",
+                "Status",
+                "Sink Name",
+                "Sink Kafka Topic",
+                "Query String",
+            ]),
             ShowTarget::Topics => {
                 let mut c = vec![
                     ("Kafka Topic", DataType::Utf8),
@@ -239,10 +250,16 @@ fn describe_extended(d: &SourceDescription) -> String {
     let mut lines = vec![
         format!("Name                 : {}", d.name),
         format!("Type                 : {}", d.kind),
-        format!("Timestamp field      : {}", d.timestamp.as_deref().unwrap_or("Not set - using <ROWTIME>")),
+        format!(
+            "Timestamp field      : {}",
+            d.timestamp.as_deref().unwrap_or("Not set - using <ROWTIME>")
+        ),
         format!("Key format           : {}", d.key_format),
         format!("Value format         : {}", d.value_format),
-        format!("Kafka topic          : {} (partitions: {}, replication: {})", d.topic, d.partitions, d.replicas),
+        format!(
+            "Kafka topic          : {} (partitions: {}, replication: {})",
+            d.topic, d.partitions, d.replicas
+        ),
         format!("Statement            : {}", d.statement),
     ];
     for q in d.read_queries.iter().chain(d.write_queries.iter()) {
@@ -291,12 +308,14 @@ fn batch(cols: &[(String, DataType)], rows: Vec<Vec<Cell>>) -> Result<RecordBatc
         .iter()
         .enumerate()
         .map(|(i, (_, t))| -> ArrayRef {
-            let cell = |r: &Vec<Cell>| r.get(i).map(|c| match c {
-                Cell::Null => None,
-                Cell::Text(s) => Some(s.clone()),
-                Cell::Int(n) => Some(n.to_string()),
-                Cell::Bool(b) => Some(b.to_string()),
-            });
+            let cell = |r: &Vec<Cell>| {
+                r.get(i).map(|c| match c {
+                    Cell::Null => None,
+                    Cell::Text(s) => Some(s.clone()),
+                    Cell::Int(n) => Some(n.to_string()),
+                    Cell::Bool(b) => Some(b.to_string()),
+                })
+            };
             match t {
                 DataType::Int32 => Arc::new(
                     rows.iter()

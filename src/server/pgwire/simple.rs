@@ -165,7 +165,9 @@ impl QueryHandler {
                         (tag, TransactionStatus::Transaction)
                     }
                     // COMMIT of a failed transaction rolls it back, and says so.
-                    TxChange::End if status == TransactionStatus::Error => ("ROLLBACK".to_string(), TransactionStatus::Idle),
+                    TxChange::End if status == TransactionStatus::Error => {
+                        ("ROLLBACK".to_string(), TransactionStatus::Idle)
+                    }
                     TxChange::End => (tag, TransactionStatus::Idle),
                     TxChange::Recover => (tag, TransactionStatus::Transaction),
                     TxChange::None => (tag, status),
@@ -243,7 +245,9 @@ where
     PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
 {
     client
-        .feed(PgWireBackendMessage::CommandComplete(CommandComplete::new(tag.to_string())))
+        .feed(PgWireBackendMessage::CommandComplete(CommandComplete::new(
+            tag.to_string(),
+        )))
         .await?;
     Ok(())
 }

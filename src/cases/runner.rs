@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::compare::matches;
-use super::file::{RecordSpec, TestCase, load_cases};
+use super::file::{RecordSpec, TestCase, WindowSpec, load_cases};
 use super::records::{from_bytes, to_bytes};
 use crate::catalog::{FormatSpec, SourceDef};
 use crate::config::Config;
@@ -127,9 +127,15 @@ fn execute(case: &TestCase) -> Result<(), String> {
     compare_outputs(&engine, &case.outputs)
 }
 
-/// The source that owns a topic, for its formats (the first one declared over it).
-fn owner_of(engine: &Engine, topic: &str) -> Option<SourceDef> {
-    engine.catalog().sources().find(|s| s.topic == topic).cloned()
+/// The source whose formats describe a topic: for outputs the one a query writes (a sink), for inputs a declared
+/// one; otherwise any source over the topic.
+fn owner_of(engine: &Engine, topic: &str, output: bool) -> Option<SourceDef> {
+    let catalog = engine.catalog();
+    let over: Vec<&SourceDef> = catalog.sources().filter(|s| s.topic == topic).collect();
+    over.iter()
+        .find(|s| s.created_by.is_some() == output)
+        .or_else(|| over.first())
+        .map(|s| (*s).clone())
 }
 
 fn columns(def: &SourceDef, kind: ColumnKind) -> Vec<(String, SqlType)> {
@@ -154,7 +160,7 @@ fn feed(engine: &Arc<Engine>, input: &RecordSpec) -> Result<(), String> {
             )
             .map_err(|e| e.to_string())?;
     }
-    let (key_format, value_format, key_cols, value_cols) = match owner_of(engine, &input.topic) {
+    let (key_format, value_format, key_cols, value_cols) = match owner_of(engine, &input.topic, false) {
         Some(def) => (
             def.key_format.clone(),
             def.value_format.clone(),
@@ -186,6 +192,38 @@ struct Produced {
     key: Value,
     value: Value,
     timestamp: i64,
+    window: Option<WindowSpec>,
+}
+
+/// Splits a windowed record key into the key bytes and its window, as Kafka Streams serializes them: a time
+/// window appends its start (8 bytes), a session appends its end and start.
+fn split_windowed(key: &[u8], window: &crate::catalog::WindowInfo) -> Option<(Vec<u8>, WindowSpec)> {
+    let long = |b: &[u8]| -> Option<i64> { Some(i64::from_be_bytes(b.try_into().ok()?)) };
+    if window.kind == "SESSION" {
+        let split = key.len().checked_sub(16)?;
+        let end = long(&key[split..split + 8])?;
+        let start = long(&key[split + 8..])?;
+        Some((
+            key[..split].to_vec(),
+            WindowSpec {
+                start,
+                end,
+                kind: "session".into(),
+            },
+        ))
+    } else {
+        let split = key.len().checked_sub(8)?;
+        let start = long(&key[split..])?;
+        let end = start + window.size_ms.unwrap_or(0);
+        Some((
+            key[..split].to_vec(),
+            WindowSpec {
+                start,
+                end,
+                kind: "time".into(),
+            },
+        ))
+    }
 }
 
 fn compare_outputs(engine: &Arc<Engine>, outputs: &[RecordSpec]) -> Result<(), String> {
@@ -198,7 +236,14 @@ fn compare_outputs(engine: &Arc<Engine>, outputs: &[RecordSpec]) -> Result<(), S
         if actual.len() != expected.len() {
             let shown: Vec<String> = actual
                 .iter()
-                .map(|p| format!("<{}, {}> @{}", p.key, p.value, p.timestamp))
+                .map(|p| {
+                    let w = p
+                        .window
+                        .as_ref()
+                        .map(|w| format!(" [{}, {}]", w.start, w.end))
+                        .unwrap_or_default();
+                    format!("<{}, {}> @{}{w}", p.key, p.value, p.timestamp)
+                })
                 .collect();
             return Err(format!(
                 "Topic {topic}. Expected {} records but it was {}: [{}]",
@@ -211,15 +256,28 @@ fn compare_outputs(engine: &Arc<Engine>, outputs: &[RecordSpec]) -> Result<(), S
             let key_ok = matches(&e.key, &a.key);
             let value_ok = matches(&e.value, &a.value);
             let ts_ok = e.timestamp.is_none_or(|t| t == a.timestamp);
-            if !(key_ok && value_ok && ts_ok) {
+            let window_ok = match (&e.window, &a.window) {
+                (None, _) => true,
+                (Some(ew), Some(aw)) => {
+                    ew.start == aw.start && ew.end == aw.end && ew.kind.eq_ignore_ascii_case(&aw.kind)
+                }
+                (Some(_), None) => false,
+            };
+            if !(key_ok && value_ok && ts_ok && window_ok) {
+                let show = |w: &Option<WindowSpec>| match w {
+                    Some(w) => format!(" window=[{}, {}] {}", w.start, w.end, w.kind),
+                    None => String::new(),
+                };
                 return Err(format!(
-                    "Topic '{topic}', message {i}: Expected <{}, {}> with timestamp={} but was <{}, {}> with timestamp={}",
+                    "Topic '{topic}', message {i}: Expected <{}, {}> with timestamp={}{} but was <{}, {}> with timestamp={}{}",
                     e.key,
                     e.value,
                     e.timestamp.map(|t| t.to_string()).unwrap_or_else(|| "any".into()),
+                    show(&e.window),
                     a.key,
                     a.value,
-                    a.timestamp
+                    a.timestamp,
+                    show(&a.window)
                 ));
             }
         }
@@ -232,7 +290,7 @@ fn read_topic(engine: &Arc<Engine>, topic: &str) -> Result<Vec<Produced>, String
     let Some(info) = store.describe_topic(topic).map_err(|e| e.to_string())? else {
         return Ok(vec![]);
     };
-    let owner = owner_of(engine, topic);
+    let owner = owner_of(engine, topic, true);
     let (key_format, value_format, key_cols, value_cols) = match &owner {
         Some(def) => (
             def.key_format.clone(),
@@ -250,10 +308,19 @@ fn read_topic(engine: &Arc<Engine>, topic: &str) -> Result<Vec<Produced>, String
             let Some(last) = batch.last() else { break };
             offset = last.offset + 1;
             for r in batch {
+                let windowed = match (owner.as_ref().and_then(|o| o.window.as_ref()), r.record.key.as_deref()) {
+                    (Some(w), Some(k)) => split_windowed(k, w),
+                    _ => None,
+                };
+                let (key, window) = match windowed {
+                    Some((k, w)) => (from_bytes(Some(&k), &key_format, &key_cols), Some(w)),
+                    None => (from_bytes(r.record.key.as_deref(), &key_format, &key_cols), None),
+                };
                 out.push(Produced {
-                    key: from_bytes(r.record.key.as_deref(), &key_format, &key_cols),
+                    key,
                     value: from_bytes(r.record.value.as_deref(), &value_format, &value_cols),
                     timestamp: r.record.timestamp,
+                    window,
                 });
             }
         }

@@ -8,4 +8,6 @@ mod command_log;
 mod model;
 
 pub use command_log::{CommandLog, CommandLogError, LoggedCommand};
-pub use model::{Catalog, CatalogError, FormatSpec, QueryDef, QueryKind, QueryState, SourceDef, TimestampSpec};
+pub use model::{
+    Catalog, CatalogError, FormatSpec, QueryDef, QueryKind, QueryState, SourceDef, TimestampSpec, WindowInfo,
+};

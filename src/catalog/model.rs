@@ -79,6 +79,18 @@ pub struct SourceDef {
     pub sql: String,
     /// The persistent query that writes it, for sources created by `CREATE ... AS SELECT`.
     pub created_by: Option<String>,
+    /// For windowed tables (the result of a windowed aggregation): the window type and size.
+    #[serde(default)]
+    pub window: Option<WindowInfo>,
+}
+
+/// The window of a windowed table, as `DESCRIBE` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WindowInfo {
+    /// `TUMBLING`, `HOPPING` or `SESSION`.
+    pub kind: String,
+    /// Window size for time windows.
+    pub size_ms: Option<i64>,
 }
 
 impl SourceDef {
@@ -93,6 +105,8 @@ pub enum QueryKind {
     CreateAsSelect,
     /// `INSERT INTO ... SELECT`
     InsertInto,
+    /// Keeps the view of a `CREATE SOURCE TABLE` (ksqlDB's `CST_` queries).
+    Materialize,
 }
 
 /// Whether a persistent query is running.
@@ -245,6 +259,7 @@ mod tests {
             is_source: false,
             sql: String::new(),
             created_by: None,
+            window: None,
         }
     }
 

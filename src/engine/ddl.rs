@@ -75,11 +75,20 @@ impl Engine {
         }
         self.ensure_topic(&def.topic, def.partitions, explicit_partitions)?;
         self.log_command(parsed, session, ctx)?;
-        self.catalog.write().add_source(def, stmt.or_replace)?;
+        let materialize = stmt.is_source && stmt.kind == SourceKind::Table;
+        if materialize {
+            def.created_by = Some(format!("CST_{}_{}", def.name, ctx.seq));
+        }
+        self.catalog.write().add_source(def.clone(), stmt.or_replace)?;
+        let query_id = if materialize {
+            Some(self.register_materialization(&def, session, ctx)?)
+        } else {
+            None
+        };
         Ok(StatementResult::Status(CommandStatus {
             message: format!("{noun} created"),
             command_seq: Some(ctx.seq),
-            query_id: None,
+            query_id,
             warnings: vec![],
         }))
     }
@@ -147,6 +156,9 @@ impl Engine {
             self.stop_and_forget_query(id)?;
         }
         self.catalog.write().drop_source(name, kind)?;
+        if existing.kind == SourceKind::Table {
+            self.drop_view(name)?;
+        }
         let mut message = format!("Source `{name}` (topic: {}) was dropped.", existing.topic);
         if delete_topic {
             match self.store.delete_topic(&existing.topic) {

@@ -50,6 +50,8 @@ pub enum EngineErrorKind {
     Exec(#[from] ExecError),
     #[error("storage error: {0}")]
     Storage(#[from] sled::Error),
+    #[error("Arrow error: {0}")]
+    Arrow(#[from] datafusion::arrow::error::ArrowError),
     #[error("{0}")]
     Migration(#[from] crate::migrations::MigrationError),
     /// A statement-level problem found by the engine itself (e.g. a topic with the wrong partition count).

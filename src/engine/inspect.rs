@@ -146,8 +146,8 @@ impl Engine {
         })?;
         let sink = catalog.source(&query.sink);
         let fields = sink.map(fields_of).unwrap_or_default();
-        let execution_plan = match self.plan_of(&id) {
-            Some(plan) => {
+        let execution_plan = match self.plan_of(&id).as_deref() {
+            Some(super::queries::QueryPlan::Stateless(plan)) => {
                 let mut lines = vec![format!(
                     " > [ SINK ] | Schema: {} | Logger: {id}.{}",
                     plan.sink.schema.to_ksql_string(),
@@ -172,6 +172,60 @@ impl Engine {
                 ));
                 lines.join("\n")
             }
+            Some(super::queries::QueryPlan::Aggregate(plan)) => {
+                let mut lines = vec![format!(
+                    " > [ SINK ] | Schema: {} | Logger: {id}.{}",
+                    plan.sink.schema.to_ksql_string(),
+                    plan.sink.name
+                )];
+                let values: Vec<String> = plan
+                    .values
+                    .iter()
+                    .map(|c| format!("{} AS {}", c.text, c.name))
+                    .collect();
+                lines.push(format!(
+                    "\t\t > [ PROJECT ] | {} | Logger: {id}.Aggregate.Project",
+                    values.join(", ")
+                ));
+                if let Some((_, text)) = &plan.having {
+                    lines.push(format!(
+                        "\t\t\t\t > [ HAVING ] | {text} | Logger: {id}.Aggregate.Having"
+                    ));
+                }
+                let aggs: Vec<&str> = plan.aggregates.iter().map(|a| a.text.as_str()).collect();
+                let groups: Vec<&str> = plan.group_by.iter().map(|g| g.2.as_str()).collect();
+                let window = plan
+                    .window
+                    .map(|w| {
+                        format!(
+                            " | Window: {} (grace {} ms, retention {} ms)",
+                            w.type_name(),
+                            w.grace,
+                            w.retention
+                        )
+                    })
+                    .unwrap_or_default();
+                let emit = if plan.emit_final { "FINAL" } else { "CHANGES" };
+                lines.push(format!(
+                    "\t\t\t\t > [ AGGREGATE ] | {} GROUP BY {}{window} | EMIT {emit} | Logger: {id}.Aggregate",
+                    aggs.join(", "),
+                    groups.join(", ")
+                ));
+                if let Some((_, text)) = &plan.filter {
+                    lines.push(format!("\t\t\t\t\t\t > [ FILTER ] | {text} | Logger: {id}.Filter"));
+                }
+                lines.push(format!(
+                    "\t\t\t\t\t\t\t\t > [ SOURCE ] | Schema: {} | Topic: {} | Logger: {id}.Source",
+                    plan.source.schema.to_ksql_string(),
+                    plan.source.topic
+                ));
+                lines.join("\n")
+            }
+            Some(super::queries::QueryPlan::Materialize(table)) => format!(
+                " > [ MATERIALIZE ] | Schema: {} | Topic: {} | Logger: {id}.Materialize",
+                table.schema.to_ksql_string(),
+                table.topic
+            ),
             None => String::new(),
         };
         let info = self.query_info(query, &catalog);
@@ -296,7 +350,7 @@ impl Engine {
             extended,
             statistics,
             error_stats,
-            windowed: false,
+            windowed: s.window.is_some(),
         }
     }
 }
@@ -308,7 +362,7 @@ fn summary(s: &SourceDef) -> SourceSummary {
         topic: s.topic.clone(),
         key_format: s.key_format.format.clone(),
         value_format: s.value_format.format.clone(),
-        windowed: false,
+        windowed: s.window.is_some(),
     }
 }
 

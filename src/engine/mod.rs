@@ -11,6 +11,7 @@ mod insert_values;
 mod inspect;
 mod migrate;
 mod print;
+mod pull;
 mod queries;
 mod results;
 mod session;
@@ -34,9 +35,10 @@ pub use transient::TransientHandle;
 use crate::catalog::{Catalog, CommandLog, FormatSpec, LoggedCommand, SourceDef};
 use crate::config::Config;
 use crate::exec::{QueryRuntime, processing_log_schema};
-use crate::plan::{PersistentPlan, new_session_state};
+use crate::plan::new_session_state;
 use crate::sql::ast::{ParsedStatement, SourceKind, Statement};
 use crate::state::CheckpointStore;
+use crate::state::MaterializedView;
 use crate::topics::embedded::{EmbeddedOptions, EmbeddedStore, FsyncPolicy};
 use crate::topics::{Created, TopicSpec, TopicStore};
 
@@ -70,7 +72,9 @@ pub struct Engine {
     session_state: SessionState,
     runtime: QueryRuntime,
     /// Compiled plans of the persistent queries, by query id.
-    plans: Mutex<HashMap<String, Arc<PersistentPlan>>>,
+    plans: Mutex<HashMap<String, Arc<queries::QueryPlan>>>,
+    /// Materialized views of tables, by table name.
+    views: Mutex<HashMap<String, Arc<MaterializedView>>>,
     /// Where each query starts when it has no checkpoint (`auto.offset.reset` when it was created).
     start_positions: Mutex<HashMap<String, crate::exec::StartPosition>>,
     /// Serializes statements that change the catalog.
@@ -128,6 +132,7 @@ impl Engine {
                 QueryRuntime::threaded()
             },
             plans: Mutex::new(HashMap::new()),
+            views: Mutex::new(HashMap::new()),
             start_positions: Mutex::new(HashMap::new()),
             ddl_lock: Mutex::new(()),
             migration_lock: Mutex::new(()),
@@ -386,5 +391,6 @@ fn processing_log_source(config: &Config) -> SourceDef {
         is_source: true,
         sql: String::new(),
         created_by: None,
+        window: None,
     }
 }

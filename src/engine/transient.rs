@@ -62,6 +62,19 @@ impl Engine {
                 parsed.text
             )));
         };
+        // Without EMIT CHANGES, a table is queried for its current rows, not its changelog.
+        let pull_table = {
+            let catalog = self.catalog.read();
+            catalog
+                .source(&query.from.source.name)
+                .filter(|s| s.kind == crate::sql::ast::SourceKind::Table && query.emit.is_none())
+                .cloned()
+        };
+        if let Some(table) = pull_table {
+            return self
+                .start_table_pull(query, &table)
+                .map_err(|e| e.with_statement(&parsed.text));
+        }
         let plan = {
             let catalog = self.catalog.read();
             plan_transient(&self.session_state, &catalog, query)
@@ -85,6 +98,7 @@ impl Engine {
             key_columns: 0,
             result_schema: plan.result_schema.clone(),
             sink_timestamp: None,
+            table: plan.source.kind == crate::sql::ast::SourceKind::Table,
         };
         let start = match session.get("auto.offset.reset").map(str::to_ascii_lowercase).as_deref() {
             Some("earliest") => StartPosition::Earliest,
@@ -141,6 +155,70 @@ impl Engine {
             rows: rx,
             push: plan.push,
             stop,
+            registry: self.transient.clone(),
+        })
+    }
+
+    /// A pull query over a table: its current rows, filtered and projected, delivered as one finished query.
+    fn start_table_pull(
+        &self,
+        query: &crate::sql::ast::Query,
+        table: &crate::catalog::SourceDef,
+    ) -> Result<TransientHandle, EngineError> {
+        use crate::exec::PushEnd;
+        use crate::exec::eval::{evaluate_isolating, evaluate_predicate};
+        use datafusion::arrow::compute::filter_record_batch;
+        use datafusion::arrow::record_batch::RecordBatch;
+
+        let pull_schema = self.table_schema(table);
+        let plan = {
+            let catalog = self.catalog.read();
+            crate::plan::plan_table_pull(&self.session_state, &catalog, query, pull_schema)?
+        };
+        let (_, batches) = self.table_rows(&table.name, plan.key.as_deref())?;
+        let result_schema = plan.schema.arrow_schema();
+        let mut out: Vec<RecordBatch> = Vec::new();
+        let mut remaining = plan.limit.map(|l| l as usize);
+        for batch in batches {
+            if remaining == Some(0) {
+                break;
+            }
+            let batch = match &plan.filter {
+                Some(f) => {
+                    let (mask, _) = evaluate_predicate(f.as_ref(), &batch);
+                    filter_record_batch(&batch, &mask)?
+                }
+                None => batch,
+            };
+            if batch.num_rows() == 0 {
+                continue;
+            }
+            let columns = plan
+                .columns
+                .iter()
+                .map(|c| evaluate_isolating(c.expr.as_ref(), &batch, &c.data_type).0)
+                .collect::<Vec<_>>();
+            let mut projected = RecordBatch::try_new(result_schema.clone(), columns)?;
+            if let Some(r) = remaining.as_mut() {
+                let n = projected.num_rows().min(*r);
+                projected = projected.slice(0, n);
+                *r -= n;
+            }
+            out.push(projected);
+        }
+        let n = self.transient.next.fetch_add(1, Ordering::Relaxed);
+        let id = format!("pull_{}_{}", table.name, n);
+        let (tx, rx) = mpsc::channel(out.len() + 1);
+        for batch in out {
+            let _ = tx.try_send(PushMessage::Rows(batch));
+        }
+        let _ = tx.try_send(PushMessage::End(PushEnd::Completed));
+        Ok(TransientHandle {
+            id,
+            schema: plan.schema,
+            rows: rx,
+            push: false,
+            stop: Arc::new(AtomicBool::new(false)),
             registry: self.transient.clone(),
         })
     }

@@ -2,17 +2,23 @@
 //! sinks with checkpoints, and the two drivers that run tasks — threads for the server, and a synchronous driver
 //! that feeds records one at a time for tests and the case runner.
 
+pub mod aggregate;
 pub mod dead_letter;
 pub mod eval;
-mod pipeline;
+mod materialize;
+pub(crate) mod pipeline;
 mod push;
 mod runtime;
-mod sink;
-mod source;
+pub(crate) mod sink;
+pub(crate) mod source;
 mod task;
 
 pub use dead_letter::{DeadLetter, ErrorKind, processing_log_schema};
-pub use pipeline::{OutputColumn, Pipeline, PipelineOutput, StatelessPipeline, StatelessSpec, StatelessTransform};
+pub use materialize::MaterializePipeline;
+pub use pipeline::{
+    OutputColumn, Pipeline, PipelineOutput, StateChanges, StatelessPipeline, StatelessSpec, StatelessTransform,
+    ViewUpdate,
+};
 pub use push::{PushEnd, PushMessage, TransientQuery};
 pub use runtime::{QueryRuntime, QueryStatus};
 pub use sink::{SinkEncoder, SinkRecord};

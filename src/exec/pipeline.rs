@@ -23,6 +23,29 @@ use crate::topics::ConsumedRecord;
 pub struct PipelineOutput {
     pub records: Vec<SinkRecord>,
     pub dead_letters: Vec<DeadLetter>,
+    /// Changes to the materialized view of the sink table (tables only), in order.
+    pub view_updates: Vec<ViewUpdate>,
+}
+
+/// An upsert (`Some((timestamp, value))`) or delete (`None`) of one key of a materialized view. Keys and
+/// values are the bytes of the table's records (windowed keys include their window).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ViewUpdate {
+    pub key: Vec<u8>,
+    pub value: Option<(i64, bytes::Bytes)>,
+}
+
+/// Keyed-state changes since the last checkpoint, as writes to the query's state tree.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct StateChanges {
+    pub puts: Vec<(Vec<u8>, Vec<u8>)>,
+    pub deletes: Vec<Vec<u8>>,
+}
+
+impl StateChanges {
+    pub fn is_empty(&self) -> bool {
+        self.puts.is_empty() && self.deletes.is_empty()
+    }
 }
 
 /// A compiled query's batch processing, independent of how records are fetched and written.
@@ -31,6 +54,15 @@ pub trait Pipeline: Send {
     fn process(&mut self, records: &[ConsumedRecord], out: &mut PipelineOutput) -> Result<(), ExecError>;
     /// Records the source skipped or dead-lettered so far.
     fn source_counters(&self) -> SourceCounters;
+    /// Keyed state changed since the last call; written at the next checkpoint, atomically with the offsets.
+    fn state_changes(&mut self) -> StateChanges {
+        StateChanges::default()
+    }
+    /// Rebuilds in-memory state from the query's state tree (at start).
+    fn restore(&mut self, entries: Vec<(Vec<u8>, Vec<u8>)>) -> Result<(), ExecError> {
+        let _ = entries;
+        Ok(())
+    }
 }
 
 /// One result column: how to compute it from a source batch.
@@ -56,6 +88,14 @@ pub struct StatelessSpec {
     pub result_schema: SchemaRef,
     /// Index into `columns` of the sink's `TIMESTAMP` column, when declared.
     pub sink_timestamp: Option<usize>,
+    /// The source is a table: deletes and rows that fail WHERE become tombstones instead of disappearing.
+    pub table: bool,
+}
+
+/// A result batch and, for table queries, which rows are deletes.
+pub struct Transformed {
+    pub batch: RecordBatch,
+    pub tombstones: Option<Vec<bool>>,
 }
 
 /// Decode + `WHERE` + projection (+ re-key): from consumed records to a result batch. Shared by persistent
@@ -63,11 +103,16 @@ pub struct StatelessSpec {
 pub struct StatelessTransform {
     spec: StatelessSpec,
     source: SourceDecoder,
+    null_keys: u64,
 }
 
 impl StatelessTransform {
     pub fn new(spec: StatelessSpec, source: SourceDecoder) -> Self {
-        StatelessTransform { spec, source }
+        StatelessTransform {
+            spec,
+            source,
+            null_keys: 0,
+        }
     }
 
     /// The result batch schema: the output columns, then `ROWTIME`, `ROWPARTITION`, `ROWOFFSET`.
@@ -76,7 +121,9 @@ impl StatelessTransform {
     }
 
     pub fn source_counters(&self) -> SourceCounters {
-        self.source.counters
+        let mut c = self.source.counters;
+        c.null_keys_skipped += self.null_keys;
+        c
     }
 
     fn dead_letter(&self, kind: ErrorKind, message: String, record: &ConsumedRecord) -> DeadLetter {
@@ -88,15 +135,48 @@ impl StatelessTransform {
         &mut self,
         records: &[ConsumedRecord],
         dead_letters: &mut Vec<DeadLetter>,
-    ) -> Result<Option<RecordBatch>, ExecError> {
+    ) -> Result<Option<Transformed>, ExecError> {
         let decoded = self.source.decode(records, dead_letters)?;
         let mut batch = decoded.batch;
         let mut origin = decoded.origin;
         if batch.num_rows() == 0 {
             return Ok(None);
         }
-
-        if let Some((filter, text)) = &self.spec.filter {
+        // Tables: a delete, or a row that no longer passes WHERE, removes the key downstream.
+        let mut tombstones: Option<Vec<bool>> = None;
+        if self.spec.table && origin.iter().any(|&i| records[i].record.key.is_none()) {
+            // A table row needs a key: records without one are skipped (and counted).
+            let keep: Vec<bool> = origin.iter().map(|&i| records[i].record.key.is_some()).collect();
+            self.null_keys += keep.iter().filter(|k| !**k).count() as u64;
+            batch = filter_record_batch(&batch, &BooleanArray::from(keep.clone()))?;
+            origin = origin
+                .into_iter()
+                .zip(keep)
+                .filter(|(_, k)| *k)
+                .map(|(i, _)| i)
+                .collect();
+            if batch.num_rows() == 0 {
+                return Ok(None);
+            }
+        }
+        if self.spec.table {
+            let mut flags: Vec<bool> = origin.iter().map(|&i| records[i].record.value.is_none()).collect();
+            if let Some((filter, text)) = &self.spec.filter {
+                let (mask, failures) = evaluate_predicate(filter.as_ref(), &batch);
+                for f in failures {
+                    let dl = self.dead_letter(
+                        ErrorKind::Processing,
+                        format!("Error evaluating predicate {text}: {}", f.message),
+                        &records[origin[f.row]],
+                    );
+                    dead_letters.push(dl);
+                }
+                for (flag, pass) in flags.iter_mut().zip(mask.iter()) {
+                    *flag |= !pass.unwrap_or(false);
+                }
+            }
+            tombstones = Some(flags);
+        } else if let Some((filter, text)) = &self.spec.filter {
             let (mask, failures) = evaluate_predicate(filter.as_ref(), &batch);
             for f in failures {
                 let dl = self.dead_letter(
@@ -181,9 +261,15 @@ impl StatelessTransform {
 
         let mut result = RecordBatch::try_new(self.spec.result_schema.clone(), columns)?;
         if let Some(flags) = keep {
+            if let Some(t) = tombstones.as_mut() {
+                *t = t.iter().zip(&flags).filter(|(_, k)| **k).map(|(t, _)| *t).collect();
+            }
             result = filter_record_batch(&result, &BooleanArray::from(flags))?;
         }
-        Ok((result.num_rows() > 0).then_some(result))
+        Ok((result.num_rows() > 0).then_some(Transformed {
+            batch: result,
+            tombstones,
+        }))
     }
 }
 
@@ -191,21 +277,57 @@ impl StatelessTransform {
 pub struct StatelessPipeline {
     transform: StatelessTransform,
     sink: SinkEncoder,
+    /// The sink is a table: its records also update its materialized view.
+    table_sink: bool,
+    /// Windowed table sources: output keys get the input record's window bounds back.
+    key_suffix: usize,
 }
 
 impl StatelessPipeline {
-    pub fn new(spec: StatelessSpec, source: SourceDecoder, sink: SinkEncoder) -> Self {
+    pub fn new(spec: StatelessSpec, source: SourceDecoder, sink: SinkEncoder, table_sink: bool) -> Self {
         StatelessPipeline {
             transform: StatelessTransform::new(spec, source),
             sink,
+            table_sink,
+            key_suffix: 0,
         }
+    }
+
+    /// The source is a windowed table whose keys end with `bytes` of window bounds; the sink keeps them.
+    pub fn with_key_suffix(mut self, bytes: usize) -> Self {
+        self.key_suffix = bytes;
+        self
     }
 }
 
 impl Pipeline for StatelessPipeline {
     fn process(&mut self, records: &[ConsumedRecord], out: &mut PipelineOutput) -> Result<(), ExecError> {
         if let Some(result) = self.transform.apply(records, &mut out.dead_letters)? {
-            let encoded = self.sink.encode(&result, &mut out.dead_letters)?;
+            let mut encoded =
+                self.sink
+                    .encode_with_tombstones(&result.batch, result.tombstones.as_deref(), &mut out.dead_letters)?;
+            if self.key_suffix > 0 {
+                for r in &mut encoded {
+                    let window = records
+                        .binary_search_by_key(&r.source_offset, |c| c.offset)
+                        .ok()
+                        .and_then(|i| records[i].record.key.as_ref())
+                        .and_then(|k| k.get(k.len().saturating_sub(self.key_suffix)..));
+                    if let (Some(key), Some(window)) = (&r.record.key, window) {
+                        let mut full = key.to_vec();
+                        full.extend_from_slice(window);
+                        r.record.key = Some(bytes::Bytes::from(full));
+                    }
+                }
+            }
+            if self.table_sink {
+                out.view_updates.extend(encoded.iter().filter_map(|r| {
+                    Some(ViewUpdate {
+                        key: r.record.key.as_ref()?.to_vec(),
+                        value: r.record.value.clone().map(|v| (r.record.timestamp, v)),
+                    })
+                }));
+            }
             out.records.extend(encoded);
         }
         Ok(())

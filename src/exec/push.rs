@@ -93,7 +93,16 @@ impl TransientQuery {
                 let mut dead_letters = Vec::new();
                 let result = self.transform.apply(&records, &mut dead_letters)?;
                 self.write_dead_letters(dead_letters);
-                let Some(batch) = result else { continue };
+                let Some(transformed) = result else { continue };
+                // A push query over a table shows the changelog's rows; deletes have no columns to show.
+                let batch = match &transformed.tombstones {
+                    Some(t) if t.iter().any(|d| *d) => {
+                        let keep =
+                            datafusion::arrow::array::BooleanArray::from(t.iter().map(|d| !d).collect::<Vec<_>>());
+                        datafusion::arrow::compute::filter_record_batch(&transformed.batch, &keep)?
+                    }
+                    _ => transformed.batch,
+                };
                 let mut rows = batch.project(&(0..self.output_columns).collect::<Vec<_>>())?;
                 let mut done = false;
                 if let Some(limit) = self.limit {

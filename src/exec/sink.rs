@@ -68,6 +68,16 @@ impl SinkEncoder {
         batch: &RecordBatch,
         dead_letters: &mut Vec<DeadLetter>,
     ) -> Result<Vec<SinkRecord>, ExecError> {
+        self.encode_with_tombstones(batch, None, dead_letters)
+    }
+
+    /// Like [`SinkEncoder::encode`], but rows flagged in `tombstones` get a null value (a table delete).
+    pub fn encode_with_tombstones(
+        &mut self,
+        batch: &RecordBatch,
+        tombstones: Option<&[bool]>,
+        dead_letters: &mut Vec<DeadLetter>,
+    ) -> Result<Vec<SinkRecord>, ExecError> {
         let rows = batch.num_rows();
         let declared = self.key_columns + self.value_columns;
         if batch.num_columns() != declared + 3 {
@@ -107,7 +117,9 @@ impl SinkEncoder {
                     continue;
                 }
             };
+            let tombstone = tombstones.is_some_and(|t| t.get(row).copied().unwrap_or(false));
             let value = match value {
+                _ if tombstone => None,
                 Ok(v) => v,
                 Err(e) => {
                     let dl = self.serialization_error(

@@ -28,6 +28,8 @@ pub struct SourceCounters {
     pub null_values_skipped: u64,
     /// Records sent to the dead letters because they did not decode or had no valid timestamp.
     pub dead_lettered: u64,
+    /// Table records without a key (a table row needs one); skipped.
+    pub null_keys_skipped: u64,
 }
 
 /// A decoded batch and, for each of its rows, the index of the consumed record it came from.
@@ -47,6 +49,8 @@ pub struct SourceDecoder {
     value_columns: usize,
     /// Computes event time from the decoded columns when the source declares `TIMESTAMP`.
     timestamp: Option<Arc<dyn PhysicalExpr>>,
+    /// Bytes of window bounds after the key (windowed tables), stripped before the key is decoded.
+    key_suffix: usize,
     pub counters: SourceCounters,
 }
 
@@ -73,8 +77,20 @@ impl SourceDecoder {
             key_decoder: Decoder::new(key_format, &key_fields, true)?,
             value_decoder: Decoder::new(value_format, &value_fields, false)?,
             timestamp,
+            key_suffix: 0,
             counters: SourceCounters::default(),
         })
+    }
+
+    /// For a windowed table: its keys end with `bytes` of window bounds, which are not part of the key columns.
+    pub fn with_key_suffix(mut self, bytes: usize) -> Self {
+        self.key_suffix = bytes;
+        self
+    }
+
+    /// Whether the source is a stream or a table.
+    pub fn kind(&self) -> SourceKind {
+        self.kind
     }
 
     pub fn schema(&self) -> &SchemaRef {
@@ -96,7 +112,17 @@ impl SourceDecoder {
                 origin.push(i);
             }
         }
-        let keys: Vec<Option<&[u8]>> = origin.iter().map(|&i| records[i].record.key.as_deref()).collect();
+        let suffix = self.key_suffix;
+        let keys: Vec<Option<&[u8]>> = origin
+            .iter()
+            .map(|&i| {
+                records[i]
+                    .record
+                    .key
+                    .as_deref()
+                    .map(|k| &k[..k.len().saturating_sub(suffix)])
+            })
+            .collect();
         let values: Vec<Option<&[u8]>> = origin.iter().map(|&i| records[i].record.value.as_deref()).collect();
         let mut failed = vec![false; origin.len()];
 

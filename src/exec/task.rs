@@ -19,7 +19,7 @@ use super::ExecError;
 use super::dead_letter::DeadLetter;
 use super::pipeline::{Pipeline, PipelineOutput};
 use super::sink::SinkRecord;
-use crate::state::{Checkpoint, CheckpointStore, TopicPartition};
+use crate::state::{Checkpoint, CheckpointStore, MaterializedView, TopicPartition};
 use crate::topics::{ConsumedRecord, Record, TopicStore};
 
 /// Where a query without a checkpoint starts reading (`auto.offset.reset`).
@@ -30,8 +30,10 @@ pub enum StartPosition {
 }
 
 /// Settings of one task.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct TaskConfig {
+    /// The materialized view of the sink, when the sink is a table.
+    pub view: Option<Arc<MaterializedView>>,
     pub batch_size: usize,
     pub commit_interval: Duration,
     pub start: StartPosition,
@@ -82,6 +84,8 @@ pub struct QueryTask {
     next_partition: usize,
     /// `<service_id>query_<QUERY_ID>`, as ksqlDB names a persistent query's consumer group.
     consumer_group: String,
+    /// Keyed-state changes not yet committed (kept across a failed checkpoint so none are lost).
+    unsaved_state: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
 }
 
 impl QueryTask {
@@ -117,6 +121,7 @@ impl QueryTask {
             clock,
             next_partition: 0,
             consumer_group,
+            unsaved_state: BTreeMap::new(),
         };
         for topic in source_topics {
             let info = task
@@ -137,6 +142,11 @@ impl QueryTask {
             }
         }
         *task.stats.positions.lock() = task.positions.clone();
+        let state = task.checkpoints.load_state(&task.id)?;
+        if !state.is_empty() {
+            tracing::info!(query = %task.id, entries = state.len(), "restoring query state");
+        }
+        task.pipeline.restore(state)?;
         if checkpoint.source_offsets.is_empty() {
             // The first checkpoint pins "latest" to concrete offsets, so a crash before the next one cannot skip input.
             task.checkpoint()?;
@@ -210,6 +220,9 @@ impl QueryTask {
             .store(counters.null_values_skipped, Ordering::Relaxed);
         self.write_records(tp, out.records)?;
         self.write_dead_letters(tp, out.dead_letters)?;
+        if let Some(view) = &self.config.view {
+            view.apply(&out.view_updates);
+        }
         Ok(())
     }
 
@@ -311,7 +324,23 @@ impl QueryTask {
                 }
             }
         }
-        self.checkpoints.commit(&self.id, &cp)?;
+        let changes = self.pipeline.state_changes();
+        for (k, v) in changes.puts {
+            self.unsaved_state.insert(k, Some(v));
+        }
+        for k in changes.deletes {
+            self.unsaved_state.insert(k, None);
+        }
+        let mut state = crate::exec::StateChanges::default();
+        for (k, v) in &self.unsaved_state {
+            match v {
+                Some(v) => state.puts.push((k.clone(), v.clone())),
+                None => state.deletes.push(k.clone()),
+            }
+        }
+        self.checkpoints
+            .commit_all(&self.id, &cp, &state, self.config.view.as_deref())?;
+        self.unsaved_state.clear();
         // Only after the checkpoint: the consumer group may never be ahead of what the query has made durable.
         let offsets: Vec<(String, u32, i64)> = self
             .positions

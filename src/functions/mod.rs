@@ -147,6 +147,7 @@ static REGISTRY: LazyLock<Registry> = LazyLock::new(|| {
         // Nulls, JSON, collections.
         udf(nulls::Coalesce::new()),
         udf(nulls::IfNull::new()),
+        udf(nulls::AsValue::new()),
         udf(json::ExtractJsonField::new()),
         udf(collections::ArrayLength::new()),
         udf(collections::ArrayContains::new()),
@@ -254,6 +255,7 @@ mod tests {
         "SQRT",
         "COALESCE",
         "IFNULL",
+        "AS_VALUE",
         "GREATEST",
         "LEAST",
         "EXTRACTJSONFIELD",

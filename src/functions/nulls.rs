@@ -125,3 +125,36 @@ mod tests {
         );
     }
 }
+
+udf_struct!(
+    /// `AS_VALUE(key)`: the value itself. ksqlDB uses it to copy a key column into the value: a select item that is
+    /// not a plain key column reference becomes a value column.
+    AsValue
+);
+
+impl ScalarUDFImpl for AsValue {
+    fn name(&self) -> &str {
+        "as_value"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn coerce_types(&self, types: &[DataType]) -> Result<Vec<DataType>> {
+        if types.len() != 1 {
+            return Err(bad_args("AS_VALUE", types, "column"));
+        }
+        Ok(types.to_vec())
+    }
+
+    fn return_type(&self, types: &[DataType]) -> Result<DataType> {
+        Ok(types[0].clone())
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let mut args = args.args;
+        args.pop()
+            .ok_or_else(|| datafusion::error::DataFusionError::Plan("AS_VALUE takes one argument".into()))
+    }
+}

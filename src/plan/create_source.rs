@@ -70,10 +70,13 @@ pub fn plan_create_source(stmt: &CreateSource, sql: &str, default_partitions: u3
     })?;
     let (mut key_format, value_format) = formats(&stmt.properties, None)?;
     if schema.key_count() == 0 {
-        // A keyless stream ignores its record keys, whatever KEY_FORMAT says (as ksqlDB does).
+        // A keyless stream ignores its record keys. A declared KEY_FORMAT (or FORMAT) is kept: queries that re-key
+        // the stream (GROUP BY, PARTITION BY) inherit it, as in ksqlDB.
         crate::format::FormatOptions::parse(&key_format.format, key_format.delimiter.as_deref(), None)
             .map_err(|e| PlanError::invalid(e.to_string()))?;
-        key_format = crate::catalog::FormatSpec::named("NONE");
+        if stmt.properties.get("KEY_FORMAT").is_none() && stmt.properties.get("FORMAT").is_none() {
+            key_format = crate::catalog::FormatSpec::named("NONE");
+        }
     }
     validate_formats(&schema, &key_format, &value_format)?;
     let timestamp = timestamp_spec(&stmt.properties, &schema)?;
@@ -91,5 +94,6 @@ pub fn plan_create_source(stmt: &CreateSource, sql: &str, default_partitions: u3
         is_source: stmt.is_source,
         sql: sql.to_string(),
         created_by: None,
+        window: None,
     })
 }

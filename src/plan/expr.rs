@@ -139,6 +139,11 @@ impl<'a> ExprCompiler<'a> {
             .collect()
     }
 
+    /// Whether a scalar function of this name (any case) is registered with the session.
+    pub fn knows_function(&self, name: &str) -> bool {
+        self.state.scalar_functions().contains_key(&name.to_ascii_lowercase())
+    }
+
     /// The Arrow type a logical expression produces.
     pub fn data_type(&self, expr: &Expr) -> Result<DataType, PlanError> {
         let schema: &dyn ExprSchema = &self.schema;

@@ -73,6 +73,12 @@ pub fn plan_persistent(
 ) -> Result<PersistentPlan, PlanError> {
     reject_unsupported(query, false)?;
     let input = plan_input(state, catalog, query)?;
+    if input.source.kind == SourceKind::Table && !query.partition_by.is_empty() {
+        return Err(PlanError::invalid_at(
+            "PARTITION BY is not supported on tables: a table is re-keyed with GROUP BY.",
+            query.position,
+        ));
+    }
     let compiler = &input.compiler;
     let source = input.source.clone();
     let source_timestamp = input.source_timestamp.clone();
@@ -131,7 +137,7 @@ pub fn plan_persistent(
             sql,
             query_id,
         } => {
-            let def = sink_definition(
+            let mut def = sink_definition(
                 name,
                 kind,
                 properties,
@@ -141,6 +147,10 @@ pub fn plan_persistent(
                 &result_logical,
                 keys.partitioned_by_null,
             )?;
+            // A transform of a windowed table is windowed the same way.
+            if kind == SourceKind::Table {
+                def.window = source.window.clone();
+            }
             let ts = sink_timestamp_index(&def, &output_columns)?;
             (def, ts)
         }
@@ -176,29 +186,24 @@ pub fn plan_persistent(
 }
 
 /// The source side of a query: the source, the expression compiler over its batches, event time and WHERE.
-struct Input<'a> {
-    source: SourceDef,
-    qualifier: String,
-    compiler: ExprCompiler<'a>,
-    source_timestamp: Option<Arc<dyn PhysicalExpr>>,
-    filter: Option<(Arc<dyn PhysicalExpr>, String)>,
+pub(super) struct Input<'a> {
+    pub source: SourceDef,
+    pub qualifier: String,
+    pub compiler: ExprCompiler<'a>,
+    pub source_timestamp: Option<Arc<dyn PhysicalExpr>>,
+    pub filter: Option<(Arc<dyn PhysicalExpr>, String)>,
 }
 
-fn plan_input<'a>(state: &'a SessionState, catalog: &Catalog, query: &Query) -> Result<Input<'a>, PlanError> {
+pub(super) fn plan_input<'a>(
+    state: &'a SessionState,
+    catalog: &Catalog,
+    query: &Query,
+) -> Result<Input<'a>, PlanError> {
     let from = &query.from.source;
     let source = catalog
         .source(&from.name)
         .cloned()
         .ok_or_else(|| PlanError::invalid_at(format!("Source `{}` does not exist.", from.name), from.position))?;
-    if source.kind == SourceKind::Table {
-        return Err(PlanError::not_supported(
-            format!(
-                "A query over the table {} (tables are read as changelogs in a later release)",
-                source.name
-            ),
-            Some(from.position),
-        ));
-    }
     let qualifier = from.alias.clone().unwrap_or_else(|| from.name.clone());
     let compiler = ExprCompiler::new(state, source.schema.source_batch_schema(), Some(&qualifier))?;
     let source_timestamp = source
@@ -330,7 +335,10 @@ fn reject_unsupported(query: &Query, transient: bool) -> Result<(), PlanError> {
         return Err(PlanError::not_supported("JOIN", Some(join.source.position)));
     }
     if query.window.is_some() {
-        return Err(PlanError::not_supported("WINDOW", Some(query.position)));
+        return Err(PlanError::invalid_at(
+            "WINDOW requires a GROUP BY: windows group records into aggregates (CREATE TABLE ... AS SELECT ... WINDOW ... GROUP BY ...).",
+            query.position,
+        ));
     }
     if !query.group_by.is_empty() {
         return Err(PlanError::not_supported(
@@ -436,7 +444,7 @@ fn expand_projection(query: &Query, source: &SourceDef, qualifier: &str) -> Resu
 }
 
 /// ksqlDB's name for an unaliased select item: a column's own name, a struct field's name, or none.
-fn implicit_name(e: &ast::Expr) -> Option<String> {
+pub(super) fn implicit_name(e: &ast::Expr) -> Option<String> {
     match e {
         ast::Expr::Identifier(id) => Some(id.value.clone()),
         ast::Expr::CompoundIdentifier(parts) => parts.last().map(|p| p.value.clone()),
@@ -454,20 +462,20 @@ fn implicit_name(e: &ast::Expr) -> Option<String> {
 }
 
 /// `KSQL_COL_<n>`, skipping numbers the source already uses.
-struct NameGenerator {
+pub(super) struct NameGenerator {
     next: usize,
     taken: Vec<String>,
 }
 
 impl NameGenerator {
-    fn new(schema: &LogicalSchema) -> Self {
+    pub(super) fn new(schema: &LogicalSchema) -> Self {
         NameGenerator {
             next: 0,
             taken: schema.columns().iter().map(|c| c.name.clone()).collect(),
         }
     }
 
-    fn next(&mut self) -> String {
+    pub(super) fn next(&mut self) -> String {
         loop {
             let name = format!("KSQL_COL_{}", self.next);
             self.next += 1;
@@ -621,7 +629,7 @@ fn strip_alias(e: &LogicalExpr) -> &LogicalExpr {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn sink_definition(
+pub(super) fn sink_definition(
     name: &str,
     kind: SourceKind,
     props: &WithProperties,
@@ -662,6 +670,7 @@ fn sink_definition(
         is_source: false,
         sql: sql.to_string(),
         created_by: Some(query_id.to_string()),
+        window: None,
     })
 }
 

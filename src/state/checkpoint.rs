@@ -3,6 +3,12 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::views::MaterializedView;
+use crate::exec::StateChanges;
+
+/// A keyed-state entry: key and value bytes.
+pub type StateEntry = (Vec<u8>, Vec<u8>);
+
 /// Failure to read or write checkpoints.
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
@@ -84,6 +90,10 @@ impl CheckpointStore {
 
     /// Replaces `query`'s checkpoint atomically and makes it durable before returning.
     pub fn commit(&self, query: &str, cp: &Checkpoint) -> Result<(), StateError> {
+        self.commit_all(query, cp, &StateChanges::default(), None)
+    }
+
+    fn offsets_batch(&self, query: &str, cp: &Checkpoint) -> Result<sled::Batch, StateError> {
         let mut batch = sled::Batch::default();
         for item in self.tree.scan_prefix(query_prefix(query)).keys() {
             batch.remove(item?);
@@ -94,13 +104,80 @@ impl CheckpointStore {
         for (tp, off) in &cp.sink_positions {
             batch.insert(entry_key(query, SINK_TAG, tp), &off.to_be_bytes());
         }
-        self.tree.apply_batch(batch)?;
-        self.db.flush()?;
+        Ok(batch)
+    }
+
+    /// Commits, in one atomic sled transaction, a query's offsets, its keyed-state changes and the pending
+    /// updates of the view it maintains — so after a crash they always agree — and makes them durable.
+    pub fn commit_all(
+        &self,
+        query: &str,
+        cp: &Checkpoint,
+        state: &StateChanges,
+        view: Option<&MaterializedView>,
+    ) -> Result<(), StateError> {
+        use sled::Transactional;
+        use sled::transaction::{ConflictableTransactionError, TransactionError};
+
+        let offsets = self.offsets_batch(query, cp)?;
+        let mut state_batch = sled::Batch::default();
+        for (k, v) in &state.puts {
+            state_batch.insert(k.as_slice(), v.as_slice());
+        }
+        for k in &state.deletes {
+            state_batch.remove(k.as_slice());
+        }
+        let state_tree = self.state_tree(query)?;
+        let unwrap = |e: TransactionError<()>| match e {
+            TransactionError::Storage(e) => StateError::Store(e),
+            TransactionError::Abort(()) => StateError::Corrupt {
+                query: query.to_string(),
+                message: "checkpoint transaction aborted".into(),
+            },
+        };
+        match view {
+            Some(view) => {
+                let (view_batch, written) = view.pending_batch();
+                (&self.tree, &state_tree, view.tree())
+                    .transaction(|(offsets_tx, state_tx, view_tx)| {
+                        offsets_tx.apply_batch(&offsets)?;
+                        state_tx.apply_batch(&state_batch)?;
+                        view_tx.apply_batch(&view_batch)?;
+                        Ok::<(), ConflictableTransactionError<()>>(())
+                    })
+                    .map_err(unwrap)?;
+                self.db.flush()?;
+                view.committed(written);
+            }
+            None => {
+                (&self.tree, &state_tree)
+                    .transaction(|(offsets_tx, state_tx)| {
+                        offsets_tx.apply_batch(&offsets)?;
+                        state_tx.apply_batch(&state_batch)?;
+                        Ok::<(), ConflictableTransactionError<()>>(())
+                    })
+                    .map_err(unwrap)?;
+                self.db.flush()?;
+            }
+        }
         Ok(())
     }
 
-    /// Forgets a query's checkpoint (after `TERMINATE`).
+    fn state_tree(&self, query: &str) -> Result<sled::Tree, StateError> {
+        Ok(self.db.open_tree(format!("state/{query}"))?)
+    }
+
+    /// Every keyed-state entry of `query`, for restoring it.
+    pub fn load_state(&self, query: &str) -> Result<Vec<StateEntry>, StateError> {
+        self.state_tree(query)?
+            .iter()
+            .map(|item| item.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(StateError::from))
+            .collect()
+    }
+
+    /// Forgets a query's checkpoint and keyed state (after `TERMINATE`).
     pub fn remove(&self, query: &str) -> Result<(), StateError> {
+        self.db.drop_tree(format!("state/{query}"))?;
         let mut batch = sled::Batch::default();
         for item in self.tree.scan_prefix(query_prefix(query)).keys() {
             batch.remove(item?);

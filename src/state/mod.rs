@@ -6,5 +6,7 @@
 //! can never disagree after a crash.
 
 mod checkpoint;
+mod views;
 
 pub use checkpoint::{Checkpoint, CheckpointStore, StateError, TopicPartition};
+pub use views::{MaterializedView, ViewRow, view_tree_name};

@@ -1,0 +1,186 @@
+//! Materialized views: the latest record of every key of a table, in a sled tree, readable by serving code while
+//! the query that maintains it runs.
+//!
+//! Updates reach the tree only at checkpoints (atomically with the offsets that produced them); between
+//! checkpoints they sit in an in-memory overlay that readers consult first, so a pull query sees every update
+//! as soon as the query has processed it.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use parking_lot::RwLock;
+
+use crate::exec::ViewUpdate;
+
+/// A pending view change: the new (timestamp, value), or `None` for a delete.
+type PendingValue = Option<(i64, Bytes)>;
+
+/// Pending changes written by one checkpoint.
+pub type WrittenChanges = Vec<(Vec<u8>, PendingValue)>;
+
+/// One table's materialized rows.
+pub struct MaterializedView {
+    tree: sled::Tree,
+    pending: RwLock<BTreeMap<Vec<u8>, PendingValue>>,
+}
+
+/// A row of a view: its key bytes, record timestamp and value bytes (in the table's formats).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ViewRow {
+    pub key: Vec<u8>,
+    pub timestamp: i64,
+    pub value: Bytes,
+}
+
+/// The sled tree name of a table's view.
+pub fn view_tree_name(table: &str) -> String {
+    format!("view/{table}")
+}
+
+fn encode_value(timestamp: i64, value: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(8 + value.len());
+    v.extend_from_slice(&timestamp.to_be_bytes());
+    v.extend_from_slice(value);
+    v
+}
+
+fn decode_value(bytes: &[u8]) -> Option<(i64, Bytes)> {
+    let (ts, value) = bytes.split_at_checked(8)?;
+    Some((i64::from_be_bytes(ts.try_into().ok()?), Bytes::copy_from_slice(value)))
+}
+
+impl MaterializedView {
+    pub fn open(db: &sled::Db, table: &str) -> Result<Self, sled::Error> {
+        Ok(MaterializedView {
+            tree: db.open_tree(view_tree_name(table))?,
+            pending: RwLock::new(BTreeMap::new()),
+        })
+    }
+
+    pub fn tree(&self) -> &sled::Tree {
+        &self.tree
+    }
+
+    /// Makes updates visible to readers (before they are durable).
+    pub fn apply(&self, updates: &[ViewUpdate]) {
+        if updates.is_empty() {
+            return;
+        }
+        let mut pending = self.pending.write();
+        for u in updates {
+            pending.insert(u.key.clone(), u.value.clone());
+        }
+    }
+
+    /// The pending updates as a sled batch, for a checkpoint. Call [`MaterializedView::committed`] after the
+    /// batch is durable.
+    pub fn pending_batch(&self) -> (sled::Batch, WrittenChanges) {
+        let pending = self.pending.read();
+        let mut batch = sled::Batch::default();
+        let mut written = Vec::with_capacity(pending.len());
+        for (k, v) in pending.iter() {
+            match v {
+                Some((ts, value)) => batch.insert(k.as_slice(), encode_value(*ts, value)),
+                None => batch.remove(k.as_slice()),
+            }
+            written.push((k.clone(), v.clone()));
+        }
+        (batch, written)
+    }
+
+    /// Drops overlay entries that the checkpoint wrote (unless they changed since).
+    pub fn committed(&self, written: WrittenChanges) {
+        let mut pending = self.pending.write();
+        for (k, v) in written {
+            if pending.get(&k) == Some(&v) {
+                pending.remove(&k);
+            }
+        }
+    }
+
+    /// The row of one key.
+    pub fn get(&self, key: &[u8]) -> Result<Option<ViewRow>, sled::Error> {
+        if let Some(v) = self.pending.read().get(key) {
+            return Ok(v.clone().map(|(timestamp, value)| ViewRow {
+                key: key.to_vec(),
+                timestamp,
+                value,
+            }));
+        }
+        Ok(self
+            .tree
+            .get(key)?
+            .and_then(|v| decode_value(&v))
+            .map(|(timestamp, value)| ViewRow {
+                key: key.to_vec(),
+                timestamp,
+                value,
+            }))
+    }
+
+    /// Every row whose key starts with `prefix` (all rows for an empty prefix), in key order.
+    pub fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<ViewRow>, sled::Error> {
+        let mut rows: BTreeMap<Vec<u8>, Option<(i64, Bytes)>> = BTreeMap::new();
+        for item in self.tree.scan_prefix(prefix) {
+            let (k, v) = item?;
+            rows.insert(k.to_vec(), decode_value(&v));
+        }
+        for (k, v) in self.pending.read().range(prefix.to_vec()..) {
+            if !k.starts_with(prefix) {
+                break;
+            }
+            rows.insert(k.clone(), v.clone());
+        }
+        Ok(rows
+            .into_iter()
+            .filter_map(|(key, v)| v.map(|(timestamp, value)| ViewRow { key, timestamp, value }))
+            .collect())
+    }
+
+    /// Number of rows (approximate while updates are pending).
+    pub fn len(&self) -> usize {
+        self.tree.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlay_then_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::open(dir.path()).unwrap();
+        let view = MaterializedView::open(&db, "T").unwrap();
+        view.apply(&[
+            ViewUpdate {
+                key: b"a".to_vec(),
+                value: Some((1, Bytes::from_static(b"x"))),
+            },
+            ViewUpdate {
+                key: b"b".to_vec(),
+                value: Some((2, Bytes::from_static(b"y"))),
+            },
+        ]);
+        assert_eq!(view.get(b"a").unwrap().unwrap().value, Bytes::from_static(b"x"));
+        let (batch, written) = view.pending_batch();
+        view.tree().apply_batch(batch).unwrap();
+        view.committed(written);
+        view.apply(&[ViewUpdate {
+            key: b"a".to_vec(),
+            value: None,
+        }]);
+        assert!(
+            view.get(b"a").unwrap().is_none(),
+            "a pending delete hides the committed row"
+        );
+        let rows = view.scan_prefix(b"").unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].key, b"b");
+        assert_eq!(rows[0].timestamp, 2);
+    }
+}

@@ -39,7 +39,7 @@ pub struct Snapshot {
     pub ctx: SessionContext,
     /// Weir's relations and the catalog's own tables.
     pub relations: Vec<Relation>,
-    /// Source names, for the wildcard rule.
+    /// The sources read from their topics, which have pseudo-columns (for the wildcard rule).
     pub sources: HashSet<String>,
 }
 
@@ -49,14 +49,22 @@ impl Snapshot {
         let catalog = engine.catalog();
         let defs: Vec<SourceDef> = catalog.sources().cloned().collect();
         let oids = relations::assign_oids(defs.iter().map(|d| d.name.as_str()));
-        let mut weir_relations: Vec<Relation> = defs
-            .iter()
-            .map(|d| Relation::of_source(d, oids.get(&d.name).copied().unwrap_or(0)))
-            .collect();
+        let mut weir_relations: Vec<Relation> = Vec::with_capacity(defs.len());
+        // Sources read from their topics, which have the pseudo-columns.
+        let mut with_pseudo_columns = HashSet::new();
         let timestamp_planner = crate::plan::new_session_state();
         let weir_schema = Arc::new(MemorySchemaProvider::new());
         for def in &defs {
-            let table: Arc<dyn TableProvider> = match views.and_then(|v| v.view(def)) {
+            let oid = oids.get(&def.name).copied().unwrap_or(0);
+            let view = views.and_then(|v| v.view(def));
+            weir_relations.push(match &view {
+                Some(v) => Relation::of_view(def, oid, &v.schema()),
+                None => {
+                    with_pseudo_columns.insert(def.name.clone());
+                    Relation::of_source(def, oid)
+                }
+            });
+            let table: Arc<dyn TableProvider> = match view {
                 Some(view) => Arc::new(ViewTable::new(view)),
                 None => Arc::new(SourceTable::new(
                     ScanSpec {
@@ -114,7 +122,7 @@ impl Snapshot {
         let ctx = SessionContext::new_with_state(session_state(data));
         ctx.register_catalog(CATALOG, weir_catalog);
         Ok(Snapshot {
-            sources: defs.iter().map(|d| d.name.clone()).collect(),
+            sources: with_pseudo_columns,
             defs,
             ctx,
             relations: all_relations,

@@ -95,6 +95,24 @@ impl From<crate::exec::ExecError> for ServeError {
     }
 }
 
+impl From<crate::engine::EngineError> for ServeError {
+    fn from(e: crate::engine::EngineError) -> Self {
+        use crate::engine::{EngineErrorKind, ErrorClass};
+        let message = e.kind.to_string();
+        match e.kind {
+            EngineErrorKind::Exec(x) => x.into(),
+            EngineErrorKind::Arrow(a) => classify_arrow(&a),
+            _ => match e.class() {
+                ErrorClass::Syntax => ServeError::syntax(message),
+                ErrorClass::Statement => ServeError::invalid(message),
+                ErrorClass::NotFound => ServeError::new(ServeErrorClass::UndefinedTable, message),
+                ErrorClass::NotSupported => ServeError::not_supported(message),
+                ErrorClass::Internal => ServeError::internal(message),
+            },
+        }
+    }
+}
+
 fn parser_message(e: &datafusion::sql::sqlparser::parser::ParserError) -> String {
     use datafusion::sql::sqlparser::parser::ParserError;
     match e {

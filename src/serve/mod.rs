@@ -23,6 +23,7 @@
 //! ```
 
 pub mod context;
+pub mod engine_view;
 mod error;
 pub mod normalize;
 pub mod pg_catalog;
@@ -116,15 +117,17 @@ pub struct Serving {
 }
 
 impl Serving {
+    /// Serves the engine's tables from their materialized views ([`engine_view`]) and its streams from their topics.
     pub fn new(engine: Arc<Engine>) -> Self {
+        let views: Arc<dyn ViewCatalog> = Arc::new(engine_view::EngineViews::new(&engine));
         Serving {
             engine,
-            views: None,
+            views: Some(views),
             snapshot: Mutex::new(None),
         }
     }
 
-    /// Serves materialized tables from `views` (key lookups pushed down) instead of scanning their topics.
+    /// Serves tables from `views` (key lookups pushed down) instead.
     pub fn with_views(mut self, views: Arc<dyn ViewCatalog>) -> Self {
         self.views = Some(views);
         self

@@ -100,6 +100,32 @@ impl Relation {
         }
     }
 
+    /// The relation of a table served from its materialized view: the view's columns (keys, then `WINDOWSTART` and
+    /// `WINDOWEND` for a windowed table, then values), without pseudo-columns, which views do not keep.
+    pub fn of_view(def: &SourceDef, oid: i64, schema: &datafusion::arrow::datatypes::Schema) -> Relation {
+        let mut relation = Relation::of_source(def, oid);
+        relation.columns = schema
+            .fields()
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let key = def
+                    .schema
+                    .key_columns()
+                    .any(|c| &c.name == f.name())
+                    .then_some("PRIMARY KEY");
+                RelColumn {
+                    name: f.name().clone(),
+                    data_type: f.data_type().clone(),
+                    number: i16::try_from(i + 1).unwrap_or(i16::MAX),
+                    key,
+                    not_null: false,
+                }
+            })
+            .collect();
+        relation
+    }
+
     /// The declared (user-visible) columns, in order.
     pub fn visible_columns(&self) -> impl Iterator<Item = &RelColumn> {
         self.columns.iter().filter(|c| c.number > 0)

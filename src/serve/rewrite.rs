@@ -920,7 +920,8 @@ mod tests {
         assert_eq!(
             run("SELECT current_user, current_database(), current_schema, pg_backend_pid(), current_setting('search_path')")
                 .unwrap(),
-            "SELECT 'alice', 'db', 'public', 7, 'public'"
+            // The repeated 'public' gets a unique name for DataFusion.
+            "SELECT 'alice', 'db', 'public', 7, 'public' AS \"?column?5\""
         );
         assert!(run("SELECT current_setting('nope')").is_err());
         assert!(run("SELECT version()").unwrap().contains("PostgreSQL 16.6 (Weir"));

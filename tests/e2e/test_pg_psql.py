@@ -119,6 +119,60 @@ SELECT * FROM users ORDER BY id;
     assert " alice | Alice A. |  31\n bob   | Bob      |  41\n(2 rows)" in out.stdout, out.stdout
 
 
+def test_materialized_aggregates_and_windows_are_served_from_their_views(weir):
+    setup(weir)
+    psql(
+        weir,
+        """CREATE TABLE pageviews_per_region AS SELECT region, COUNT(*) AS views FROM pageviews GROUP BY region;
+CREATE TABLE views_per_minute AS SELECT region, COUNT(*) AS views, SUM(view_ms) AS ms FROM pageviews
+  WINDOW TUMBLING (SIZE 1 MINUTE) GROUP BY region;
+INSERT INTO pageviews (user_id, url, region, view_ms, ts) VALUES ('dave', '/a', 'eu', 10, 1700000062000);
+""",
+    )
+
+    def counted():
+        out = psql(weir, "SELECT views FROM pageviews_per_region WHERE region = 'eu';\n")
+        return "     3\n(1 row)" in out.stdout
+
+    assert wait_for(counted), "the aggregate did not reach the table"
+    assert wait_for(lambda: "(3 rows)" in psql(weir, "SELECT * FROM views_per_minute;\n").stdout)
+    out = psql(
+        weir,
+        """\\dt
+\\d pageviews_per_region
+\\d views_per_minute
+SELECT p.user_id, r.views FROM pageviews p JOIN pageviews_per_region r ON p.region = r.region ORDER BY p.user_id;
+SELECT region, windowstart, windowend, views, ms FROM views_per_minute WHERE region = 'eu' ORDER BY windowstart;
+""",
+    )
+    assert " public | PAGEVIEWS_PER_REGION | table | weir" in out.stdout, out.stdout
+    assert (
+        '       Table "public.PAGEVIEWS_PER_REGION"\n'
+        " Column |  Type  | Collation | Nullable | Default \n"
+        "--------+--------+-----------+----------+---------\n"
+        " REGION | text   |           |          | \n"
+        " VIEWS  | bigint |           |          | \n"
+    ) in out.stdout, out.stdout
+    assert " WINDOWSTART | bigint |" in out.stdout and " MS          | bigint |" in out.stdout, out.stdout
+    assert (
+        " USER_ID | VIEWS \n"
+        "---------+-------\n"
+        " alice   |     3\n"
+        " bob     |     1\n"
+        " carol   |     3\n"
+        " dave    |     3\n"
+        "(4 rows)"
+    ) in out.stdout, out.stdout
+    assert (
+        " eu     | 1699999980000 | 1700000040000 |     2 | 6600\n"
+        " eu     | 1700000040000 | 1700000100000 |     1 |   10\n"
+        "(2 rows)"
+    ) in out.stdout, out.stdout
+    # The table's rows are the view's: no pseudo-columns, as in a REST pull query.
+    out = psql(weir, "SELECT rowtime FROM pageviews_per_region;\n")
+    assert 'column "ROWTIME" does not exist' in out.stderr, out.stderr
+
+
 def test_errors_carry_sqlstates(weir):
     setup(weir)
     cases = {

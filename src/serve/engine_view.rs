@@ -4,8 +4,8 @@
 //! columns, `WINDOWSTART`/`WINDOWEND` for windowed tables, then the value columns.
 //!
 //! A table with one key column serves `key = v` and `key IN (...)` as point lookups (a prefix scan over the windows
-//! of a windowed table). Key ranges read every row and leave the filtering to DataFusion, because the key formats
-//! do not all order their bytes as their values.
+//! of a windowed table), and key ranges (`key > v`, `BETWEEN`) as range scans where the key's bytes sort as its
+//! values ([`Engine::table_key_range`]); other ranges read every row. DataFusion re-checks every predicate.
 
 use std::sync::{Arc, Weak};
 
@@ -92,7 +92,13 @@ impl ViewScan for TableView {
         };
         match lookup {
             KeyLookup::Nothing => Ok(vec![]),
-            KeyLookup::All | KeyLookup::Range { .. } => read(None),
+            KeyLookup::All => read(None),
+            KeyLookup::Range { lower, upper } => {
+                match engine.table_key_range(&self.table, lower.as_ref(), upper.as_ref())? {
+                    Some(batches) => Ok(batches),
+                    None => read(None),
+                }
+            }
             KeyLookup::Points(points) => {
                 let mut out = Vec::new();
                 let mut seen = Vec::with_capacity(points.len());

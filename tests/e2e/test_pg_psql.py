@@ -143,8 +143,13 @@ INSERT INTO pageviews (user_id, url, region, view_ms, ts) VALUES ('dave', '/a', 
 \\d views_per_minute
 SELECT p.user_id, r.views FROM pageviews p JOIN pageviews_per_region r ON p.region = r.region ORDER BY p.user_id;
 SELECT region, windowstart, windowend, views, ms FROM views_per_minute WHERE region = 'eu' ORDER BY windowstart;
+SELECT region AS in_range FROM pageviews_per_region WHERE region > 'a' AND region < 'f';
+SELECT count(*) AS between_keys FROM pageviews_per_region WHERE region BETWEEN 'eu' AND 'us';
 """,
     )
+    # Key ranges are range scans of the view.
+    assert " in_range \n----------\n eu\n(1 row)" in out.stdout, out.stdout
+    assert " between_keys \n--------------\n            2\n(1 row)" in out.stdout, out.stdout
     assert " public | PAGEVIEWS_PER_REGION | table | weir" in out.stdout, out.stdout
     assert (
         '       Table "public.PAGEVIEWS_PER_REGION"\n'

@@ -46,5 +46,5 @@ TARGET="${CARGO_TARGET_DIR:-target}"
 log "semantics cases"
 "$TARGET/debug/weir" test-cases tests/cases
 
-log "end-to-end tests with real clients (curl, ksql-python-ng, httpx over HTTP/2)"
+log "end-to-end tests with real clients (curl, ksql-python-ng, httpx over HTTP/2, psql, psycopg, asyncpg, SQLAlchemy)"
 WEIR_BIN="$TARGET/debug/weir" "$WEIR_TEST_PYTHON" -m pytest tests/e2e -q -p no:cacheprovider -p no:warnings

@@ -2,7 +2,7 @@
 # Pull queries over the Postgres wire protocol under concurrency: starts `weir serve` on free ports with a fresh
 # data directory, fills a stream and an aggregate table, then runs pgbench with CLIENTS connections, each running
 # QUERIES pull queries (benches/pgwire/pull.sql), and prints pgbench's report with the p99 latency.
-#   benches/pgwire/run.sh [CLIENTS] [QUERIES] [WEIR_BIN]
+#   [PGBENCH_MODE=extended|prepared|simple] benches/pgwire/run.sh [CLIENTS] [QUERIES] [WEIR_BIN]
 # Needs pgbench (Debian: postgresql-contrib or postgresql-client, depending on the version).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -23,7 +23,7 @@ trap 'kill "$WEIR_PID" 2>/dev/null; wait "$WEIR_PID" 2>/dev/null; rm -rf "$WORK"
 for _ in $(seq 100); do curl -sf "127.0.0.1:$REST_PORT/healthcheck" >/dev/null && break; sleep 0.1; done
 
 export PGHOST=127.0.0.1 PGPORT=$PG_PORT PGUSER=weir PGDATABASE=weir
-psql -X -q -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
+psql -X -q -v ON_ERROR_STOP=1 >/dev/null 2>"$WORK/setup.err" <<'SQL'
 CREATE STREAM pageviews (user_id STRING KEY, url STRING, region STRING, view_ms BIGINT)
   WITH (kafka_topic='pageviews', value_format='JSON', partitions=1);
 CREATE TABLE pageviews_per_region AS SELECT region, COUNT(*) AS views FROM pageviews GROUP BY region;
@@ -39,7 +39,7 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 
-pgbench -n -f benches/pgwire/pull.sql -c "$CLIENTS" -j 2 -t "$QUERIES" -M extended -l --log-prefix="$WORK/lat" \
+pgbench -n -f benches/pgwire/pull.sql -c "$CLIENTS" -j 2 -t "$QUERIES" -M "${PGBENCH_MODE:-extended}" -l --log-prefix="$WORK/lat" \
   | grep -E "number of (clients|transactions|failed)|latency average|tps"
 # Per-transaction log lines: client, transaction, latency in microseconds, ...
 cat "$WORK"/lat* | awk '{print $3}' | sort -n | awk '{a[NR]=$1} END {

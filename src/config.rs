@@ -30,6 +30,7 @@ pub struct Config {
     pub processing: ProcessingConfig,
     pub kafka: KafkaConfig,
     pub migrations: MigrationsConfig,
+    pub pgwire: PgwireConfig,
 }
 
 /// Listeners and identity.
@@ -158,6 +159,49 @@ impl KafkaConfig {
     }
 }
 
+/// The Postgres wire protocol listener's authentication and TLS (its address is `server.pg_listen`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PgwireConfig {
+    /// Users allowed to connect. Empty: anyone connects without a password (trust), and the log says so.
+    pub users: Vec<PgUser>,
+    /// How passwords are checked: `scram-sha-256` (the password never crosses the wire) or `password`
+    /// (cleartext: use it only with TLS).
+    pub auth_method: PgAuthMethod,
+    /// PEM certificate chain for TLS; with `tls_key`, clients may connect with `sslmode=require`.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for TLS.
+    pub tls_key: Option<PathBuf>,
+}
+
+impl Default for PgwireConfig {
+    fn default() -> Self {
+        PgwireConfig {
+            users: vec![],
+            auth_method: PgAuthMethod::ScramSha256,
+            tls_cert: None,
+            tls_key: None,
+        }
+    }
+}
+
+/// One Postgres wire user.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PgUser {
+    pub name: String,
+    pub password: String,
+}
+
+/// How the Postgres wire listener checks passwords.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub enum PgAuthMethod {
+    #[serde(rename = "scram-sha-256")]
+    ScramSha256,
+    #[serde(rename = "password")]
+    Password,
+}
+
 /// SQL migrations (`migrations/V<version>__<name>.sql`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -229,6 +273,14 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "kafka.request_timeout_ms must be at least 1".into(),
             ));
+        }
+        if self.pgwire.tls_cert.is_some() != self.pgwire.tls_key.is_some() {
+            return Err(ConfigError::Invalid(
+                "pgwire.tls_cert and pgwire.tls_key must be given together".into(),
+            ));
+        }
+        if self.pgwire.users.iter().any(|u| u.name.is_empty()) {
+            return Err(ConfigError::Invalid("pgwire.users: every user needs a name".into()));
         }
         Ok(())
     }
@@ -330,6 +382,22 @@ mod tests {
         std::fs::write(&p, "[storage]\ndata_dri = \"/a\"\n").unwrap();
         let err = Config::load_with_env(Some(&p), env(&[])).unwrap_err().to_string();
         assert!(err.contains("data_dri"), "{err}");
+    }
+
+    #[test]
+    fn pgwire_users_and_tls_parse() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(
+            &p,
+            "[pgwire]\nusers = [{ name = \"alice\", password = \"s3cret\" }]\nauth_method = \"password\"\n",
+        )
+        .unwrap();
+        let c = Config::load_with_env(Some(&p), env(&[])).unwrap();
+        assert_eq!(c.pgwire.users[0].name, "alice");
+        assert_eq!(c.pgwire.auth_method, PgAuthMethod::Password);
+        std::fs::write(&p, "[pgwire]\ntls_cert = \"/a.pem\"\n").unwrap();
+        assert!(Config::load_with_env(Some(&p), env(&[])).is_err());
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod format;
 pub mod functions;
 pub mod migrations;
 pub mod plan;
+pub mod serve;
 pub mod server;
 pub mod sql;
 pub mod state;

@@ -58,6 +58,6 @@ log "semantics cases"
 log "semantics cases on a mock Kafka cluster"
 WEIR_CASES_KAFKA=mock "$TARGET/debug/weir" test-cases tests/cases
 
-log "end-to-end tests with real clients (curl, ksql-python-ng, httpx over HTTP/2, confluent-kafka against Tansu)"
+log "end-to-end tests with real clients (curl, ksql-python-ng, httpx over HTTP/2, confluent-kafka against Tansu, psql, psycopg, asyncpg, SQLAlchemy)"
 WEIR_BIN="$TARGET/debug/weir" WEIR_MOCK_KAFKA_BIN="$TARGET/debug/examples/mock_kafka" \
   "$WEIR_TEST_PYTHON" -m pytest tests/e2e -q -p no:cacheprovider -p no:warnings

@@ -5,6 +5,7 @@
 //! tables, then its value columns: the schema a pull query sees.
 
 use std::collections::HashMap;
+use std::ops::Bound;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -77,6 +78,46 @@ impl Engine {
             .map(|chunk| self.decode_rows(&def, &schema, chunk))
             .collect::<Result<Vec<_>, _>>()?;
         Ok((schema, batches))
+    }
+
+    /// The current rows of `table` whose key lies within the bounds: a range scan of its materialized view. Only
+    /// when the key's bytes sort as its values do (one `STRING` key column in the `KAFKA` format, not windowed)
+    /// and the table has a view; `None` otherwise, and the caller reads every row and filters.
+    pub fn table_key_range(
+        &self,
+        table: &str,
+        lower: Bound<&ScalarValue>,
+        upper: Bound<&ScalarValue>,
+    ) -> Result<Option<Vec<RecordBatch>>, EngineError> {
+        let Some(def) = self.catalog.read().source(table).cloned() else {
+            return Ok(None);
+        };
+        let mut keys = def.schema.key_columns();
+        let sorted = matches!((keys.next(), keys.next()), (Some(k), None) if k.ty == SqlType::String)
+            && def.key_format.format == "KAFKA"
+            && def.window.is_none()
+            && def.kind == SourceKind::Table
+            && self.catalog.read().writers_of(table).next().is_some();
+        if !sorted {
+            return Ok(None);
+        }
+        let encode = |b: Bound<&ScalarValue>| -> Result<Bound<Vec<u8>>, EngineError> {
+            Ok(match b {
+                Bound::Included(v) => Bound::Included(self.encode_key(&def, std::slice::from_ref(v))?),
+                Bound::Excluded(v) => Bound::Excluded(self.encode_key(&def, std::slice::from_ref(v))?),
+                Bound::Unbounded => Bound::Unbounded,
+            })
+        };
+        let (lower, upper) = (encode(lower)?, encode(upper)?);
+        let rows = self
+            .view(table)?
+            .scan_range(lower.as_ref().map(Vec::as_slice), upper.as_ref().map(Vec::as_slice))?;
+        let schema = self.table_schema(&def);
+        let batches = rows
+            .chunks(BATCH_ROWS)
+            .map(|chunk| self.decode_rows(&def, &schema, chunk))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(batches))
     }
 
     /// The latest record of each key of a table's topic, without a view.

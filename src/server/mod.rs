@@ -3,6 +3,7 @@
 //! Protocol code lives here and only here; it converts requests into engine calls and engine results into
 //! protocol responses (DESIGN.md §2: no engine logic in server code).
 
+pub mod pgwire;
 pub mod rest;
 
 use std::path::Path;
@@ -20,6 +21,8 @@ pub enum ServerError {
     Engine(#[from] crate::engine::EngineError),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: String, source: std::io::Error },
+    #[error("cannot start the Postgres listener: {0}")]
+    Pgwire(#[from] self::pgwire::PgServeError),
     #[error("cannot apply migrations at startup: {0}")]
     Migration(String),
     #[error("I/O error: {0}")]
@@ -66,6 +69,17 @@ async fn serve(config: Config) -> Result<(), ServerError> {
     tracing::info!("REST API listening on http://{}", listener.local_addr()?);
     let server = tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(shutdown).await });
 
+    // Postgres clients connect right away too; until the engine is ready they are told the server is starting.
+    let pg = self::pgwire::PgServer::new();
+    let pg_task = match start_pgwire(&config, pg.clone()).await {
+        Ok(task) => task,
+        Err(e) => {
+            state.stop();
+            let _ = server.await;
+            return Err(e);
+        }
+    };
+
     // The catalog replay can take a while; the REST API answers /healthcheck with "not ready" meanwhile.
     let engine_config = config.clone();
     let opened = tokio::task::spawn_blocking(move || {
@@ -81,6 +95,8 @@ async fn serve(config: Config) -> Result<(), ServerError> {
         Ok(e) => e,
         Err(e) => {
             state.stop();
+            pg.stop();
+            let _ = pg_task.await;
             return Err(e.into());
         }
     };
@@ -103,23 +119,49 @@ async fn serve(config: Config) -> Result<(), ServerError> {
             Ok(report) => tracing::info!(applied = ?report.applied, "migrations applied at startup"),
             Err(e) => {
                 state.stop();
+                pg.stop();
                 let _ = server.await;
+                let _ = pg_task.await;
                 engine.shutdown();
                 return Err(ServerError::Migration(e));
             }
         }
     }
     state.set_engine(engine.clone());
+    pg.set_engine(engine.clone());
 
     wait_for_signal().await;
     tracing::info!("shutting down");
     state.stop();
+    pg.stop();
     let _ = server.await;
+    let _ = pg_task.await;
     tokio::task::spawn_blocking(move || engine.shutdown())
         .await
         .map_err(|e| std::io::Error::other(e.to_string()))?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Binds `server.pg_listen` (with TLS when configured) and serves Postgres clients on a task.
+async fn start_pgwire(
+    config: &Config,
+    pg: Arc<self::pgwire::PgServer>,
+) -> Result<tokio::task::JoinHandle<()>, ServerError> {
+    let tls = self::pgwire::tls_acceptor(config)?;
+    let addr = config.server.pg_listen.clone();
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .map_err(|source| ServerError::Bind { addr, source })?;
+    tracing::info!(
+        tls = tls.is_some(),
+        "Postgres wire protocol listening on {}",
+        listener.local_addr()?
+    );
+    let config = config.clone();
+    Ok(tokio::spawn(async move {
+        self::pgwire::serve(listener, tls, pg, &config).await;
+    }))
 }
 
 async fn wait_for_signal() {

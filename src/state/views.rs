@@ -6,6 +6,7 @@
 //! as soon as the query has processed it.
 
 use std::collections::BTreeMap;
+use std::ops::Bound;
 
 use bytes::Bytes;
 use parking_lot::RwLock;
@@ -137,6 +138,33 @@ impl MaterializedView {
             .collect())
     }
 
+    /// Every row whose key lies within the bounds, in key order.
+    pub fn scan_range(&self, lower: Bound<&[u8]>, upper: Bound<&[u8]>) -> Result<Vec<ViewRow>, sled::Error> {
+        let owned = |b: Bound<&[u8]>| b.map(<[u8]>::to_vec);
+        let bounds = (owned(lower), owned(upper));
+        // An empty range (BTreeMap::range panics on one).
+        let empty = match &bounds {
+            (Bound::Included(l), Bound::Included(u)) => l > u,
+            (Bound::Included(l) | Bound::Excluded(l), Bound::Included(u) | Bound::Excluded(u)) => l >= u,
+            _ => false,
+        };
+        if empty {
+            return Ok(vec![]);
+        }
+        let mut rows: BTreeMap<Vec<u8>, Option<(i64, Bytes)>> = BTreeMap::new();
+        for item in self.tree.range(bounds.clone()) {
+            let (k, v) = item?;
+            rows.insert(k.to_vec(), decode_value(&v));
+        }
+        for (k, v) in self.pending.read().range(bounds) {
+            rows.insert(k.clone(), v.clone());
+        }
+        Ok(rows
+            .into_iter()
+            .filter_map(|(key, v)| v.map(|(timestamp, value)| ViewRow { key, timestamp, value }))
+            .collect())
+    }
+
     /// Number of rows (approximate while updates are pending).
     pub fn len(&self) -> usize {
         self.tree.len()
@@ -150,6 +178,35 @@ impl MaterializedView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn range_scans_merge_the_overlay_and_accept_empty_ranges() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::open(dir.path()).unwrap();
+        let view = MaterializedView::open(&db, "T").unwrap();
+        let put = |k: &[u8], v: Option<&'static [u8]>| ViewUpdate {
+            key: k.to_vec(),
+            value: v.map(|v| (1, Bytes::from_static(v))),
+        };
+        view.apply(&[put(b"a", Some(b"1")), put(b"b", Some(b"2")), put(b"c", Some(b"3"))]);
+        let (batch, written) = view.pending_batch();
+        view.tree().apply_batch(batch).unwrap();
+        view.committed(written);
+        view.apply(&[put(b"b", None), put(b"d", Some(b"4"))]);
+        let keys = |l: Bound<&[u8]>, u: Bound<&[u8]>| -> Vec<Vec<u8>> {
+            view.scan_range(l, u).unwrap().into_iter().map(|r| r.key).collect()
+        };
+        assert_eq!(
+            keys(Bound::Excluded(b"a"), Bound::Unbounded),
+            vec![b"c".to_vec(), b"d".to_vec()]
+        );
+        assert_eq!(
+            keys(Bound::Unbounded, Bound::Included(b"c")),
+            vec![b"a".to_vec(), b"c".to_vec()]
+        );
+        assert!(keys(Bound::Excluded(b"c"), Bound::Excluded(b"c")).is_empty());
+        assert!(keys(Bound::Included(b"d"), Bound::Included(b"a")).is_empty());
+    }
 
     #[test]
     fn overlay_then_commit() {

@@ -22,7 +22,7 @@ def free_port():
 class Weir:
     """A running `weir serve` process and helpers to talk to it."""
 
-    def __init__(self, data_dir, env=None):
+    def __init__(self, data_dir, env=None, args=None):
         self.data_dir = data_dir
         self.rest_port = free_port()
         self.pg_port = free_port()
@@ -40,7 +40,7 @@ class Weir:
         full_env.update(env or {})
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
-            [os.environ["WEIR_BIN"], "serve"], env=full_env, stdout=subprocess.DEVNULL, stderr=self.log
+            [os.environ["WEIR_BIN"], "serve", *(args or [])], env=full_env, stdout=subprocess.DEVNULL, stderr=self.log
         )
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -83,6 +83,49 @@ def weir():
     yield server
     server.stop()
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture
+def weir_factory():
+    """Starts servers with extra environment or arguments (`weir_factory(args=["--config", path])`)."""
+    started = []
+    tmp = tempfile.mkdtemp(prefix="weir-e2e-")
+
+    def start(env=None, args=None):
+        server = Weir(os.path.join(tmp, f"data{len(started)}"), env=env, args=args)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def pg_env(server, user="weir", password=None, **extra):
+    """Environment for libpq clients (psql) pointed at `server`'s Postgres listener."""
+    env = dict(os.environ)
+    env.update({"PGHOST": "127.0.0.1", "PGPORT": str(server.pg_port), "PGUSER": user, "PGDATABASE": "weir"})
+    env.pop("PGPASSWORD", None)
+    if password is not None:
+        env["PGPASSWORD"] = password
+    env.update(extra)
+    return env
+
+
+def psql(server, sql, *args, env=None, check=True, timeout=30):
+    """Runs `psql -X` with `sql` on stdin and returns the completed process (stdout and stderr as text)."""
+    out = subprocess.run(
+        ["psql", "-X", "-v", "ON_ERROR_STOP=0", *args],
+        input=sql,
+        capture_output=True,
+        text=True,
+        env=env or pg_env(server),
+        timeout=timeout,
+    )
+    if check:
+        assert out.returncode == 0, f"{sql}\n{out.stdout}\n{out.stderr}"
+    return out
 
 
 def lines(text):

@@ -8,11 +8,26 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def walkthrough_blocks():
+def section_blocks(title):
     with open(os.path.join(REPO, "README.md")) as f:
         text = f.read()
-    section = text.split("## A five-minute walk-through", 1)[1].split("\n## ", 1)[0]
+    section = text.split(f"## {title}", 1)[1].split("\n## ", 1)[0]
     return re.findall(r"```sh\n(.*?)```", section, flags=re.S)
+
+
+def walkthrough_blocks():
+    return section_blocks("A five-minute walk-through")
+
+
+def as_written(block, weir):
+    """A README block as it runs against `weir`: its ports, and the binary the tests already have."""
+    script = block.replace("localhost:8088", f"127.0.0.1:{weir.rest_port}")
+    script = script.replace("-h localhost -p 5433", f"-X -h 127.0.0.1 -p {weir.pg_port}")
+    # `cargo run --release --` would build a second profile.
+    script = script.replace("cargo run --release --", os.environ["WEIR_BIN"])
+    script = script.replace("migrate --info", f"migrate --info --server http://127.0.0.1:{weir.rest_port}")
+    script = script.replace("--dir migrations", f"--dir {REPO}/migrations")
+    return script.replace("migrate --info --server", f"migrate --dir {REPO}/migrations --info --server")
 
 
 def test_readme_first_lines_give_the_two_commands():
@@ -28,12 +43,7 @@ def test_walkthrough_runs_as_written(weir):
     for block in blocks:
         if "EMIT CHANGES" in block:
             continue  # a push query runs until interrupted; test_rest_curl covers it
-        script = block.replace("localhost:8088", f"127.0.0.1:{weir.rest_port}")
-        # The test already has the binary; `cargo run --release --` would build a second profile.
-        script = script.replace("cargo run --release --", os.environ["WEIR_BIN"])
-        script = script.replace("migrate --info", f"migrate --info --server http://127.0.0.1:{weir.rest_port}")
-        script = script.replace("--dir migrations", f"--dir {REPO}/migrations")
-        script = script.replace("migrate --info --server", f"migrate --dir {REPO}/migrations --info --server")
+        script = as_written(block, weir)
         out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60)
         if "SELECT * FROM slow_views" in block:
             # A person types the next command seconds later; give the query that long to catch up.
@@ -49,3 +59,34 @@ def test_walkthrough_runs_as_written(weir):
         if "SELECT * FROM slow_views" in block:
             rows = [line for line in out.stdout.splitlines() if line.startswith("[")]
             assert sorted(rows) == ['["eu","alice","/HOME",1.2]', '["eu","carol","/HOME",5.4]'], out.stdout
+
+
+def test_psql_section_runs_as_written(weir):
+    for block in walkthrough_blocks()[:2]:  # migrations and the first page views
+        out = subprocess.run(["bash", "-c", as_written(block, weir)], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, f"{block}\n{out.stderr}"
+    blocks = section_blocks("Postgres wire protocol: psql and drivers")
+    assert len(blocks) == 3 and "psql -h localhost -p 5433" in blocks[0]
+    env = dict(os.environ, PGUSER="weir", PGDATABASE="weir")
+    out = subprocess.run(["bash", "-c", as_written(blocks[0], weir)], capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 0 and "CREATE TABLE" in out.stdout, out.stderr
+    script = as_written(blocks[1], weir)
+    # The table's query catches up within seconds of the CREATE, as for a person typing the next command.
+    deadline = time.time() + 10
+    while True:
+        out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env, timeout=60)
+        if " carol   | /home |            2" in out.stdout or time.time() > deadline:
+            break
+        time.sleep(0.2)
+    assert out.returncode == 0 and "ERROR" not in out.stderr, out.stderr
+    assert " public | PAGEVIEWS_PER_REGION | table | weir" in out.stdout, out.stdout
+    assert " REGION | text   |" in out.stdout and " VIEWS  | bigint |" in out.stdout, out.stdout
+    assert (
+        " USER_ID |  URL  | region_views \n"
+        "---------+-------+--------------\n"
+        " alice   | /home |            2\n"
+        " carol   | /home |            2\n"
+        " bob     | /cart |            1\n"
+        "(3 rows)"
+    ) in out.stdout, out.stdout
+    assert " eu     |     2\n(1 row)" in out.stdout, out.stdout

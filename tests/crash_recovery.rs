@@ -208,3 +208,113 @@ fn sigterm_shuts_down_cleanly_and_keeps_everything() {
     assert_eq!(fields[1]["name"], "M");
     assert_eq!(described[0]["sourceDescription"]["writeQueries"][0]["id"], "CSAS_B_1");
 }
+
+/// xorshift64: random kill points without a dependency; the seed is printed so a failure can be replayed.
+struct Rng(u64);
+
+impl Rng {
+    fn from_clock() -> Rng {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0x9E37_79B9);
+        Rng(std::env::var("WEIR_CRASH_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(nanos | 1))
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n.max(1)
+    }
+}
+
+/// 100,000 records flow into a windowed CTAS while the server is killed with SIGKILL at random moments of its
+/// processing; after the last restart the view's counts and sums per (key, window) equal those computed here
+/// from the input.
+#[test]
+fn sigkill_at_random_points_keeps_a_windowed_view_exact() {
+    const TOTAL: i64 = 100_000;
+    const CHUNKS: i64 = 4;
+    const KEYS: i64 = 40;
+    const WINDOW_MS: i64 = 10_000;
+    const MAX_KILLS: usize = 8;
+    let mut rng = Rng::from_clock();
+    eprintln!("seed {} (replay with WEIR_CRASH_SEED)", rng.0);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let env = [("WEIR_PROCESSING__COMMIT_INTERVAL_MS", "300")];
+    let mut server = Server::start_with_env(&data, &env);
+    server.ksql_ok(
+        "CREATE STREAM readings (k STRING KEY, n BIGINT, ts BIGINT) WITH (kafka_topic='readings', value_format='JSON', partitions=3, timestamp='ts');",
+    );
+    // The input first, so the query has a backlog to work through while it is being killed.
+    // (key, window start) -> (count, sum), computed from the input alone.
+    let mut expected: BTreeMap<(String, i64), (i64, i64)> = BTreeMap::new();
+    let per_chunk = TOTAL / CHUNKS;
+    for chunk in 0..CHUNKS {
+        let mut body = String::from("{\"target\":\"READINGS\"}\n");
+        for i in chunk * per_chunk..(chunk + 1) * per_chunk {
+            let key = format!("k{}", (i * 7919) % KEYS);
+            let ts = 1_700_000_000_000 + i * 3;
+            let entry = expected
+                .entry((key.clone(), ts - ts.rem_euclid(WINDOW_MS)))
+                .or_default();
+            entry.0 += 1;
+            entry.1 += i;
+            body.push_str(&format!("{{\"K\":\"{key}\",\"N\":{i},\"TS\":{ts}}}\n"));
+        }
+        let (status, acks) = common::http(server.rest_port, "POST", "/inserts-stream", Some(&body)).unwrap();
+        assert_eq!(status, 200, "{acks}");
+        let ok = acks.lines().filter(|l| l.contains("\"ok\"")).count() as i64;
+        assert_eq!(
+            ok,
+            per_chunk,
+            "not every row was acknowledged: {}",
+            &acks[..acks.len().min(500)]
+        );
+    }
+    server.ksql_ok(
+        "SET 'auto.offset.reset' = 'earliest';
+         CREATE TABLE per_window AS SELECT k, COUNT(*) AS c, SUM(n) AS s FROM readings WINDOW TUMBLING (SIZE 10 SECONDS) GROUP BY k;",
+    );
+    let query = "CTAS_PER_WINDOW_1";
+    assert!(lag(&server, query).is_some(), "{query} is not running");
+    // Kill at random moments while the query still has input left, restarting each time.
+    let mut kills = 0;
+    while kills < MAX_KILLS {
+        std::thread::sleep(Duration::from_millis(50 + rng.below(400)));
+        if lag(&server, query).is_none_or(|l| l == 0) {
+            break;
+        }
+        server.kill9();
+        kills += 1;
+        server = Server::start_with_env(&data, &env);
+    }
+    eprintln!("{kills} kills with input still unprocessed");
+    assert!(kills > 0, "the query caught up before any kill");
+    eventually(Duration::from_secs(120), "the windowed aggregation to catch up", || {
+        (lag(&server, query) == Some(0)).then_some(())
+    });
+    let rows = pull(&server, "SELECT k, WINDOWSTART, c, s FROM per_window;");
+    let got: BTreeMap<(String, i64), (i64, i64)> = rows
+        .iter()
+        .map(|r| {
+            (
+                (r[0].as_str().unwrap().to_string(), r[1].as_i64().unwrap()),
+                (r[2].as_i64().unwrap(), r[3].as_i64().unwrap()),
+            )
+        })
+        .collect();
+    assert_eq!(got.len(), expected.len(), "windows in the view vs in the input");
+    let differing: Vec<_> = expected
+        .iter()
+        .filter(|(k, v)| got.get(*k) != Some(*v))
+        .map(|(k, v)| format!("{k:?}: want {v:?}, got {:?}", got.get(k)))
+        .take(10)
+        .collect();
+    assert!(differing.is_empty(), "counts after random kills differ: {differing:#?}");
+}

@@ -27,27 +27,31 @@ fn bid_date_time(i: usize) -> i64 {
     1_700_000_000_000 + i as i64 * 10
 }
 
-/// How often the stateful queries checkpoint in this benchmark.
-const COMMIT_INTERVAL_MS: u64 = 1000;
-
 /// Runs the stateful phases over `events`, comparing each rate with `decode_rate`, the decode-only ceiling.
 pub fn run(events: &[Bytes], dir: &Path, decode_rate: f64) -> Result<(), String> {
     let mut config = Config::default();
     config.storage.data_dir = dir.to_path_buf();
     config.storage.fsync = FsyncMode::Never;
-    config.processing.commit_interval_ms = COMMIT_INTERVAL_MS;
+    // The server's default commit interval (ksqlDB's too): how often changed groups are written out.
+    let commit_interval_ms = config.processing.commit_interval_ms;
     let engine = Engine::open(EngineOptions {
         config: config.clone(),
         synchronous: false,
         fixed_clock: false,
     })
     .map_err(|e| e.to_string())?;
-    let outcome = phases(&engine, config, events, decode_rate);
+    let outcome = phases(&engine, config, events, decode_rate, commit_interval_ms);
     engine.shutdown();
     outcome
 }
 
-fn phases(engine: &Arc<Engine>, config: Config, events: &[Bytes], decode_rate: f64) -> Result<(), String> {
+fn phases(
+    engine: &Arc<Engine>,
+    config: Config,
+    events: &[Bytes],
+    decode_rate: f64,
+    commit_interval_ms: u64,
+) -> Result<(), String> {
     let store = engine.topics().clone();
     store
         .create_topic(
@@ -82,7 +86,7 @@ fn phases(engine: &Arc<Engine>, config: Config, events: &[Bytes], decode_rate: f
     let n = events.len() as u64;
     let span_s = events.len() as f64 / 100_000.0;
     println!(
-        "stateful queries (threaded runtime, commit interval {COMMIT_INTERVAL_MS} ms; 100,000 events/s of event time, {span_s:.0} s in all):"
+        "stateful queries (threaded runtime, commit interval {commit_interval_ms} ms; 100,000 events/s of event time, {span_s:.0} s in all):"
     );
 
     let tumbling = run_query(
@@ -110,7 +114,7 @@ fn phases(engine: &Arc<Engine>, config: Config, events: &[Bytes], decode_rate: f
     )?;
     report(&format!("COUNT+MAX, {n} keys"), per_bid, decode_rate);
     let processed = resident_bytes();
-    std::thread::sleep(Duration::from_millis(COMMIT_INTERVAL_MS * 2));
+    std::thread::sleep(Duration::from_millis(commit_interval_ms * 2));
     let checkpointed = resident_bytes();
     if let (Some(before), Some(processed), Some(checkpointed)) = (before, processed, checkpointed) {
         let mb = |b: u64| b.saturating_sub(before) as f64 / 1e6;

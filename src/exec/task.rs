@@ -365,20 +365,12 @@ impl QueryTask {
         for k in changes.deletes {
             self.unsaved_state.insert(k, None);
         }
-        let mut state = crate::exec::StateChanges::default();
-        for (k, v) in &self.unsaved_state {
-            match v {
-                Some(v) => state.puts.push((k.clone(), v.clone())),
-                None => state.deletes.push(k.clone()),
-            }
-        }
         let started = Instant::now();
         self.checkpoints
-            .commit_all(&self.id, &cp, &state, self.config.view.as_deref())?;
+            .commit_all(&self.id, &cp, &self.unsaved_state, self.config.view.as_deref())?;
         tracing::debug!(
             query = %self.id,
-            puts = state.puts.len(),
-            deletes = state.deletes.len(),
+            changes = self.unsaved_state.len(),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "checkpoint written"
         );

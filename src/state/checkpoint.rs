@@ -4,10 +4,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::views::MaterializedView;
-use crate::exec::StateChanges;
 
 /// A keyed-state entry: key and value bytes.
 pub type StateEntry = (Vec<u8>, Vec<u8>);
+
+/// State changes not yet checkpointed, by state key: the new value, or `None` for a delete.
+pub type PendingState = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
 /// Failure to read or write checkpoints.
 #[derive(Debug, thiserror::Error)]
@@ -90,7 +92,7 @@ impl CheckpointStore {
 
     /// Replaces `query`'s checkpoint atomically and makes it durable before returning.
     pub fn commit(&self, query: &str, cp: &Checkpoint) -> Result<(), StateError> {
-        self.commit_all(query, cp, &StateChanges::default(), None)
+        self.commit_all(query, cp, &BTreeMap::new(), None)
     }
 
     fn offsets_batch(&self, query: &str, cp: &Checkpoint) -> Result<sled::Batch, StateError> {
@@ -113,7 +115,7 @@ impl CheckpointStore {
         &self,
         query: &str,
         cp: &Checkpoint,
-        state: &StateChanges,
+        state: &PendingState,
         view: Option<&MaterializedView>,
     ) -> Result<(), StateError> {
         use sled::Transactional;
@@ -121,11 +123,11 @@ impl CheckpointStore {
 
         let offsets = self.offsets_batch(query, cp)?;
         let mut state_batch = sled::Batch::default();
-        for (k, v) in &state.puts {
-            state_batch.insert(k.as_slice(), v.as_slice());
-        }
-        for k in &state.deletes {
-            state_batch.remove(k.as_slice());
+        for (k, v) in state {
+            match v {
+                Some(v) => state_batch.insert(k.as_slice(), v.as_slice()),
+                None => state_batch.remove(k.as_slice()),
+            }
         }
         let state_tree = self.state_tree(query)?;
         let unwrap = |e: TransactionError<()>| match e {

@@ -3,10 +3,17 @@
 //!
 //! Every connection registers a [`CancelSignal`] under its (pid, secret key). A statement takes a
 //! [`CancelListener`] when it starts; a cancel request bumps the connection's generation, which wakes exactly the
-//! statements started before it (a cancel that arrives while nothing runs is ignored, as in Postgres).
+//! statements started before it.
+//!
+//! Clients send a cancel only while they believe a statement runs, but the request travels on its own connection
+//! and can overtake the statement's bytes (psql's Ctrl-C between two `FETCH`es of a paged push query). So a cancel
+//! that finds nothing running is kept for [`EARLY_CANCEL_WINDOW`] and cancels a statement that starts within it;
+//! an older one is ignored, as Postgres ignores a cancel that arrives while idle.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -16,21 +23,35 @@ use pgwire::messages::cancel::CancelRequest;
 use pgwire::messages::startup::SecretKey;
 use tokio::sync::watch;
 
+/// How long a cancel that found no statement running still applies to the next statement.
+pub const EARLY_CANCEL_WINDOW: Duration = Duration::from_secs(1);
+
 /// The cancel side of one connection.
 #[derive(Debug)]
 pub struct CancelSignal {
     generation: watch::Sender<u64>,
+    /// Statements listening now.
+    running: Arc<AtomicUsize>,
+    /// When a cancel arrived with nothing running, not yet claimed by a statement.
+    early: Mutex<Option<Instant>>,
+    window: Duration,
 }
 
 impl CancelSignal {
-    fn new() -> Self {
+    fn new(window: Duration) -> Self {
         CancelSignal {
             generation: watch::channel(0).0,
+            running: Arc::new(AtomicUsize::new(0)),
+            early: Mutex::new(None),
+            window,
         }
     }
 
-    /// Cancels the statements running now.
+    /// Cancels the statements running now, or (with none running) the next one to start soon.
     pub fn cancel(&self) {
+        if self.running.load(Ordering::SeqCst) == 0 {
+            *self.early.lock() = Some(Instant::now());
+        }
         self.generation.send_modify(|g| *g += 1);
     }
 
@@ -38,18 +59,30 @@ impl CancelSignal {
     pub fn listen(&self) -> CancelListener {
         let mut rx = self.generation.subscribe();
         rx.borrow_and_update();
-        CancelListener { rx }
+        let early = self.early.lock().take().is_some_and(|at| at.elapsed() <= self.window);
+        self.running.fetch_add(1, Ordering::SeqCst);
+        CancelListener {
+            rx,
+            early,
+            running: self.running.clone(),
+        }
     }
 }
 
 /// Resolves when the statement it was taken for is cancelled.
 pub struct CancelListener {
     rx: watch::Receiver<u64>,
+    /// A cancel overtook the statement: it counts as cancelled from the start.
+    early: bool,
+    running: Arc<AtomicUsize>,
 }
 
 impl CancelListener {
     /// Waits for a cancel request (forever if the connection's signal is gone without one).
     pub async fn cancelled(&mut self) {
+        if self.early {
+            return;
+        }
         if self.rx.changed().await.is_err() {
             std::future::pending::<()>().await;
         }
@@ -57,7 +90,13 @@ impl CancelListener {
 
     /// Whether a cancel request arrived since the listener was taken.
     pub fn is_cancelled(&self) -> bool {
-        self.rx.has_changed().unwrap_or(false)
+        self.early || self.rx.has_changed().unwrap_or(false)
+    }
+}
+
+impl Drop for CancelListener {
+    fn drop(&mut self) {
+        self.running.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -67,13 +106,15 @@ type Key = (i32, Bytes);
 #[derive(Debug, Default)]
 pub struct CancelRegistry {
     connections: Mutex<HashMap<Key, Arc<CancelSignal>>>,
+    /// [`EARLY_CANCEL_WINDOW`], shorter in tests.
+    early_window: Option<Duration>,
 }
 
 impl CancelRegistry {
     /// Registers a connection; it stays registered until the returned guard is dropped.
     pub fn register(self: &Arc<Self>, pid: i32, secret: &SecretKey) -> (Arc<CancelSignal>, Registration) {
         let key = (pid, secret.to_bytes());
-        let signal = Arc::new(CancelSignal::new());
+        let signal = Arc::new(CancelSignal::new(self.early_window.unwrap_or(EARLY_CANCEL_WINDOW)));
         self.connections.lock().insert(key.clone(), signal.clone());
         (
             signal,
@@ -138,17 +179,29 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn a_cancel_wakes_running_statements_only() {
-        let registry = Arc::new(CancelRegistry::default());
+    async fn a_cancel_wakes_running_statements_and_one_it_overtook() {
+        let registry = Arc::new(CancelRegistry {
+            early_window: Some(Duration::from_millis(100)),
+            ..CancelRegistry::default()
+        });
         let key = SecretKey::I32(7);
         let (signal, guard) = registry.register(1, &key);
-        // A cancel while idle is ignored by the next statement.
+        // A cancel while idle applies to a statement that starts right after (its bytes were overtaken)...
         assert!(registry.cancel(1, &key));
+        let early = signal.listen();
+        assert!(early.is_cancelled());
+        drop(early);
+        // ...once, and not to a statement that starts long after.
+        assert!(!signal.listen().is_cancelled());
+        assert!(registry.cancel(1, &key));
+        std::thread::sleep(Duration::from_millis(150));
         let mut listener = signal.listen();
         assert!(!listener.is_cancelled());
+        // A cancel while it runs wakes it.
         assert!(registry.cancel(1, &key));
         assert!(listener.is_cancelled());
         listener.cancelled().await;
+        drop(listener);
         drop(guard);
         assert!(!registry.cancel(1, &key));
         assert!(registry.is_empty());

@@ -141,6 +141,16 @@ pub fn plan_table_pull(
     })
 }
 
+/// Whether `query` is a pull query (no `EMIT`) that only a full SQL planner answers: a `JOIN`, or a `GROUP BY`
+/// without ksqlDB's streaming-only `WINDOW` and `PARTITION BY`. Weir's own pull planner rejects these; callers
+/// that can, run them through DataFusion ([`crate::serve`]) instead.
+pub fn needs_full_sql(query: &Query) -> bool {
+    query.emit.is_none()
+        && query.window.is_none()
+        && query.partition_by.is_empty()
+        && (!query.from.joins.is_empty() || !query.group_by.is_empty())
+}
+
 /// The key values a `WHERE` pins: every key column compared for equality with a literal, in conjuncts.
 fn key_lookup(selection: &ast::Expr, keys: &[String]) -> Option<Vec<ScalarValue>> {
     let mut found: Vec<Option<ScalarValue>> = vec![None; keys.len()];

@@ -2,7 +2,7 @@
 //!
 //! Statements are read in ksqlDB's dialect first, so push queries, stream scans, key lookups and `PRINT` keep
 //! their ksqlDB behaviour and errors. A pull query the dialect cannot express (`ORDER BY`, subqueries, ...) or
-//! Weir's own pull planner rejects (`JOIN`, `GROUP BY`) is full SQL instead, planned by DataFusion
+//! Weir's own pull planner rejects (`JOIN`, `GROUP BY`, aggregates) is full SQL instead, planned by DataFusion
 //! ([`crate::serve`]) — but only when it parses as one SQL `SELECT`; otherwise the dialect's error stands, so
 //! ksqlDB-only syntax still gets ksqlDB's message.
 
@@ -146,8 +146,12 @@ mod tests {
         };
         assert!(parse("SELECT a.id, b.v FROM a JOIN b ON a.id = b.id;"));
         assert!(parse("SELECT region, SUM(views) FROM t GROUP BY region;"));
+        assert!(parse("SELECT COUNT(*), MAX(v) + 1 FROM t;"));
+        assert!(!parse("SELECT UCASE(region) FROM t;"));
         assert!(!parse("SELECT * FROM t WHERE id = 'a';"));
         assert!(!parse("SELECT region, COUNT(*) FROM t GROUP BY region EMIT CHANGES;"));
-        assert!(!parse("SELECT region, COUNT(*) FROM t WINDOW TUMBLING (SIZE 1 MINUTE) GROUP BY region;"));
+        assert!(!parse(
+            "SELECT region, COUNT(*) FROM t WINDOW TUMBLING (SIZE 1 MINUTE) GROUP BY region;"
+        ));
     }
 }

@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use datafusion::arrow::record_batch::RecordBatch;
 use tokio::sync::mpsc;
 
-use crate::exec::{PushEnd, PushMessage, SourceDecoder, StartPosition, StatelessSpec, StatelessTransform, TransientQuery};
+use crate::exec::{
+    PushEnd, PushMessage, SourceDecoder, StartPosition, StatelessSpec, StatelessTransform, TransientQuery,
+};
 use crate::plan::plan_transient;
 use crate::plan::properties::format_options;
 use crate::sql::ast::{ParsedStatement, Statement};

@@ -101,7 +101,9 @@ impl Shape {
         let mut columns = Vec::with_capacity(names.len());
         for (i, name) in names.iter().enumerate() {
             let (qualifier, field) = planned.qualified_field(i);
-            let source = qualifier.and_then(|q| relations.get(q)).and_then(|s| defs.get(s.as_str()));
+            let source = qualifier
+                .and_then(|q| relations.get(q))
+                .and_then(|s| defs.get(s.as_str()));
             let is_key = source.is_some_and(|def| is_table_key(def, field.name()));
             // Several relations' columns of one name (a joined `SELECT *`): ksqlDB's `<RELATION>_<NAME>`.
             let name = match qualifier {
@@ -232,9 +234,12 @@ mod tests {
     async fn aggregates_are_named_like_ksqldb_and_not_keys() {
         let dir = tempfile::tempdir().expect("tempdir");
         let engine = engine(&dir);
-        let out = pull(&engine, "SELECT region, SUM(v), COUNT(*) AS n FROM t GROUP BY region ORDER BY 2")
-            .await
-            .expect("pull");
+        let out = pull(
+            &engine,
+            "SELECT region, SUM(v), COUNT(*) AS n FROM t GROUP BY region ORDER BY 2",
+        )
+        .await
+        .expect("pull");
         assert_eq!(
             out.schema.to_ksql_string(),
             "`REGION` STRING, `KSQL_COL_0` BIGINT, `N` BIGINT"
@@ -246,14 +251,19 @@ mod tests {
     async fn joined_columns_of_one_name_are_prefixed() {
         let dir = tempfile::tempdir().expect("tempdir");
         let engine = engine(&dir);
-        let out = pull(&engine, "SELECT * FROM t JOIN r ON t.region = r.region WHERE t.id = 'a'")
-            .await
-            .expect("pull");
+        let out = pull(
+            &engine,
+            "SELECT * FROM t JOIN r ON t.region = r.region WHERE t.id = 'a'",
+        )
+        .await
+        .expect("pull");
         assert_eq!(
             out.schema.to_ksql_string(),
             "`ID` STRING KEY, `T_REGION` STRING, `V` BIGINT, `R_REGION` STRING KEY, `NAME` STRING"
         );
-        let aliased = pull(&engine, "SELECT p.id, p.v FROM t p ORDER BY p.id").await.expect("pull");
+        let aliased = pull(&engine, "SELECT p.id, p.v FROM t p ORDER BY p.id")
+            .await
+            .expect("pull");
         assert_eq!(aliased.schema.to_ksql_string(), "`ID` STRING KEY, `V` BIGINT");
     }
 
@@ -261,7 +271,9 @@ mod tests {
     async fn unknown_columns_name_the_column() {
         let dir = tempfile::tempdir().expect("tempdir");
         let engine = engine(&dir);
-        let err = pull(&engine, "SELECT nope FROM t ORDER BY v").await.expect_err("no such column");
+        let err = pull(&engine, "SELECT nope FROM t ORDER BY v")
+            .await
+            .expect_err("no such column");
         assert!(err.message.contains("NOPE"), "{}", err.message);
     }
 }

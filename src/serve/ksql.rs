@@ -45,6 +45,7 @@ impl Serving {
         let prepared = self.prepare_statement(statement, &options).await?;
         let result = self.execute(&prepared, vec![]).await?;
         let shape = Shape::of(&prepared);
+        shape.check()?;
         let schema = LogicalSchema::in_order(shape.columns.clone());
         let arrow_schema = schema.arrow_schema();
         let batches = result
@@ -68,7 +69,6 @@ impl Serving {
                 RecordBatch::try_new(arrow_schema.clone(), columns).map_err(|e| ServeError::internal(e.to_string()))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        shape.check()?;
         Ok(KsqlPull {
             source: shape.source.unwrap_or_else(|| "QUERY".to_string()),
             schema,

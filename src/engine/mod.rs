@@ -14,6 +14,7 @@ mod print;
 mod pull;
 mod queries;
 mod results;
+mod route;
 mod session;
 mod transient;
 
@@ -29,6 +30,7 @@ pub use error::{EngineError, EngineErrorKind, ErrorClass};
 pub use migrate::MigrationReport;
 pub use print::{PrintHandle, format_print_line};
 pub use results::*;
+pub use route::{QueryRoute, full_sql_select};
 pub use session::Session;
 pub use transient::TransientHandle;
 

@@ -5,9 +5,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use datafusion::arrow::record_batch::RecordBatch;
 use tokio::sync::mpsc;
 
-use crate::exec::{PushMessage, SourceDecoder, StartPosition, StatelessSpec, StatelessTransform, TransientQuery};
+use crate::exec::{
+    PushEnd, PushMessage, SourceDecoder, StartPosition, StatelessSpec, StatelessTransform, TransientQuery,
+};
 use crate::plan::plan_transient;
 use crate::plan::properties::format_options;
 use crate::sql::ast::{ParsedStatement, Statement};
@@ -165,10 +168,8 @@ impl Engine {
         query: &crate::sql::ast::Query,
         table: &crate::catalog::SourceDef,
     ) -> Result<TransientHandle, EngineError> {
-        use crate::exec::PushEnd;
         use crate::exec::eval::{evaluate_isolating, evaluate_predicate};
         use datafusion::arrow::compute::filter_record_batch;
-        use datafusion::arrow::record_batch::RecordBatch;
 
         let pull_schema = self.table_schema(table);
         let plan = {
@@ -206,21 +207,27 @@ impl Engine {
             }
             out.push(projected);
         }
+        Ok(self.finished_query(&table.name, plan.schema, out))
+    }
+
+    /// A pull query whose rows are all computed (`source` names its id): the rows, then the end, for a client to
+    /// read like any other query.
+    pub fn finished_query(&self, source: &str, schema: LogicalSchema, batches: Vec<RecordBatch>) -> TransientHandle {
         let n = self.transient.next.fetch_add(1, Ordering::Relaxed);
-        let id = format!("pull_{}_{}", table.name, n);
-        let (tx, rx) = mpsc::channel(out.len() + 1);
-        for batch in out {
+        let id = format!("pull_{source}_{n}");
+        let (tx, rx) = mpsc::channel(batches.len() + 1);
+        for batch in batches {
             let _ = tx.try_send(PushMessage::Rows(batch));
         }
         let _ = tx.try_send(PushMessage::End(PushEnd::Completed));
-        Ok(TransientHandle {
+        TransientHandle {
             id,
-            schema: plan.schema,
+            schema,
             rows: rx,
             push: false,
             stop: Arc::new(AtomicBool::new(false)),
             registry: self.transient.clone(),
-        })
+        }
     }
 
     /// Stops a transient query by id (`/close-query`). Returns whether it was running.

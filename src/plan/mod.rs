@@ -18,5 +18,5 @@ pub use aggregate::{AggregatePlan, AggregateSink, plan_aggregate, uses_aggregate
 pub use create_source::plan_create_source;
 pub use error::PlanError;
 pub use persistent::{PersistentPlan, SinkTarget, TransientPlan, plan_persistent, plan_transient, result_batch_schema};
-pub use pull::{PullPlan, plan_table_pull};
+pub use pull::{PullPlan, needs_full_sql, plan_table_pull};
 pub use session::new_session_state;

@@ -16,6 +16,7 @@ use datafusion::sql::sqlparser::ast::{self, BinaryOperator, SelectItem, Value};
 
 use crate::catalog::{Catalog, SourceDef};
 use crate::exec::OutputColumn;
+use crate::exec::aggregate::functions::is_aggregate;
 use crate::sql::ast::{Emit, Query, SourceKind};
 use crate::types::{Column, LogicalSchema, SqlType};
 
@@ -138,6 +139,40 @@ pub fn plan_table_pull(
         schema: LogicalSchema::new(schema_columns),
         key,
         limit: query.limit,
+    })
+}
+
+/// Whether `query` is a pull query (no `EMIT`) that only a full SQL planner answers: a `JOIN`, a `GROUP BY`, or an
+/// aggregate over all rows (`SELECT COUNT(*) FROM t`), without ksqlDB's streaming-only `WINDOW` and
+/// `PARTITION BY`. Weir's own pull planner rejects these; callers that can, run them through DataFusion
+/// ([`crate::serve`]) instead.
+pub fn needs_full_sql(query: &Query) -> bool {
+    query.emit.is_none()
+        && query.window.is_none()
+        && query.partition_by.is_empty()
+        && (!query.from.joins.is_empty() || !query.group_by.is_empty() || has_aggregate(&query.projection))
+}
+
+fn has_aggregate(projection: &[SelectItem]) -> bool {
+    use std::ops::ControlFlow;
+    let is_aggregate_call = |e: &ast::Expr| match e {
+        ast::Expr::Function(f) => f
+            .name
+            .0
+            .last()
+            .and_then(|p| p.as_ident())
+            .is_some_and(|id| is_aggregate(&id.value)),
+        _ => false,
+    };
+    projection.iter().any(|item| {
+        ast::visit_expressions(item, |e| {
+            if is_aggregate_call(e) {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })
+        .is_break()
     })
 }
 

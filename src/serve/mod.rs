@@ -11,7 +11,8 @@
 //!    `information_schema` tables ([`pg_catalog`]);
 //! 5. bind `$n` parameters and execute ([`Serving::execute`]).
 //!
-//! The Postgres wire server uses [`Serving`] directly; [`pull_query`] is the one-call form for other callers (REST).
+//! The Postgres wire server uses [`Serving`] directly; the REST API runs the pull queries ksqlDB's dialect cannot
+//! express through [`Serving::ksql_pull`] ([`ksql`]); [`pull_query`] is the one-call form for other callers.
 //!
 //! # Example
 //! ```no_run
@@ -25,6 +26,7 @@
 pub mod context;
 pub mod engine_view;
 mod error;
+pub mod ksql;
 pub mod normalize;
 pub mod pg_catalog;
 pub mod pg_functions;
@@ -62,8 +64,10 @@ use normalize::Fold;
 pub enum Labels {
     /// As a Postgres client expects: `count` for `count(*)`, `?column?` for `1`, lower-cased unquoted aliases.
     Postgres,
-    /// As DataFusion plans them, with ksqlDB's upper-cased aliases (REST).
+    /// As DataFusion plans them, with ksqlDB's upper-cased aliases.
     Planned,
+    /// As ksqlDB's REST API names them: [`Labels::Planned`], except that unaliased expressions are `KSQL_COL_<n>`.
+    Ksql,
 }
 
 /// Options of one pull query.
@@ -187,6 +191,7 @@ impl Serving {
         let fold = normalize::fold_for(&statement, &|t: &str| pg_tables.contains(t));
         let labels = match options.labels {
             Labels::Postgres => normalize::output_labels(&statement, fold),
+            Labels::Ksql => normalize::ksql_labels(&statement),
             Labels::Planned => None,
         };
         normalize::fold_identifiers(&mut statement, fold);

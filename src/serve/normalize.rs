@@ -330,6 +330,44 @@ pub fn output_labels(statement: &Statement, fold: Fold) -> Option<Vec<Label>> {
     )
 }
 
+/// The labels ksqlDB gives the top-level select items (REST): column references and aliases keep the name DataFusion
+/// plans (the column's name, the folded alias); any other unaliased expression is `KSQL_COL_<n>`, numbered from 0
+/// in select-list order, as ksqlDB names generated columns. `None` for statements whose output is not a single
+/// `SELECT` list.
+pub fn ksql_labels(statement: &Statement) -> Option<Vec<Label>> {
+    let Statement::Query(query) = statement else {
+        return None;
+    };
+    let select = leftmost_select(&query.body)?;
+    let mut generated = 0;
+    Some(
+        select
+            .projection
+            .iter()
+            .map(|item| match item {
+                SelectItem::UnnamedExpr(e) if is_column_reference(e) => Label::Planned,
+                SelectItem::UnnamedExpr(_) => {
+                    let name = format!("KSQL_COL_{generated}");
+                    generated += 1;
+                    Label::Named(name)
+                }
+                SelectItem::ExprWithAlias { .. } => Label::Planned,
+                SelectItem::ExprWithAliases { .. } | SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) => {
+                    Label::Wildcard
+                }
+            })
+            .collect(),
+    )
+}
+
+fn is_column_reference(e: &Expr) -> bool {
+    match e {
+        Expr::Identifier(_) | Expr::CompoundIdentifier(_) => true,
+        Expr::Nested(inner) => is_column_reference(inner),
+        _ => false,
+    }
+}
+
 fn leftmost_select(body: &SetExpr) -> Option<&Select> {
     match body {
         SetExpr::Select(s) => Some(s),

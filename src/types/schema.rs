@@ -99,6 +99,12 @@ impl LogicalSchema {
         LogicalSchema { columns: keys }
     }
 
+    /// Builds a result schema in the given order, key columns wherever they are: a pull query's projection decides
+    /// where its columns go, and its header still marks which ones are a table's key.
+    pub fn in_order(columns: Vec<Column>) -> Self {
+        LogicalSchema { columns }
+    }
+
     pub fn columns(&self) -> &[Column] {
         &self.columns
     }

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::engine::{EngineError, ErrorClass};
+use crate::serve::{ServeError, ServeErrorClass};
 
 /// An error response.
 #[derive(Debug)]
@@ -78,6 +79,23 @@ impl From<EngineError> for ApiError {
             message: e.to_string(),
             statement: e.statement.clone(),
             entities: vec![],
+        }
+    }
+}
+
+impl ApiError {
+    /// A failed full SQL pull query (`statement`): the statement's fault unless Weir failed (ksqlDB's 40001 /
+    /// 50000). The message is the planner's, which names what is wrong.
+    pub fn pull_query(e: ServeError, statement: &str) -> Self {
+        match e.class {
+            ServeErrorClass::Internal | ServeErrorClass::ResourcesExhausted => ApiError::internal(e.message),
+            _ => ApiError {
+                status: StatusCode::BAD_REQUEST,
+                code: 40001,
+                message: e.message,
+                statement: Some(statement.to_string()),
+                entities: vec![],
+            },
         }
     }
 }

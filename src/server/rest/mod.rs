@@ -21,6 +21,7 @@ use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::engine::Engine;
+use crate::serve::Serving;
 
 pub use errors::ApiError;
 
@@ -33,6 +34,8 @@ pub struct AppState {
 struct Inner {
     config: Config,
     engine: RwLock<Option<Arc<Engine>>>,
+    /// Full SQL pull queries, planned by DataFusion (one planning session shared until the catalog changes).
+    serving: RwLock<Option<Arc<Serving>>>,
     stop: watch::Sender<bool>,
 }
 
@@ -43,18 +46,25 @@ impl AppState {
             inner: Arc::new(Inner {
                 config,
                 engine: RwLock::new(None),
+                serving: RwLock::new(None),
                 stop,
             }),
         }
     }
 
     pub fn set_engine(&self, engine: Arc<Engine>) {
+        *self.inner.serving.write() = Some(Arc::new(Serving::new(engine.clone())));
         *self.inner.engine.write() = Some(engine);
     }
 
     /// The engine, or "server initializing" while the catalog is still being replayed.
     pub fn engine(&self) -> Result<Arc<Engine>, ApiError> {
         self.inner.engine.read().clone().ok_or_else(ApiError::initializing)
+    }
+
+    /// The pull-query planner over the engine, or "server initializing".
+    pub fn serving(&self) -> Result<Arc<Serving>, ApiError> {
+        self.inner.serving.read().clone().ok_or_else(ApiError::initializing)
     }
 
     pub fn config(&self) -> &Config {

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use super::ksql::properties;
 use super::rows::rows_as_json;
 use super::{ApiError, AppState};
-use crate::engine::{EngineError, PrintHandle, Session, TransientHandle};
+use crate::engine::{PrintHandle, QueryRoute, Session, TransientHandle};
 use crate::exec::{PushEnd, PushMessage};
 use crate::sql::ast::{ParsedStatement, Statement};
 
@@ -49,11 +49,30 @@ enum Running {
     Print(PrintHandle),
 }
 
-/// Parses exactly one SELECT or PRINT and starts it.
+/// Parses exactly one SELECT or PRINT and starts it. A pull query that only full SQL answers (see
+/// [`QueryRoute`]) runs through DataFusion instead.
 async fn start(state: &AppState, sql: String, props: BTreeMap<String, String>) -> Result<Running, ApiError> {
     let engine = state.engine()?;
+    let routed = {
+        let engine = engine.clone();
+        let sql = sql.clone();
+        tokio::task::spawn_blocking(move || engine.route_query(&sql))
+            .await
+            .map_err(|e| ApiError::internal(e.to_string()))??
+    };
+    let statements = match routed {
+        QueryRoute::FullSql(statement) => {
+            let handle = state
+                .serving()?
+                .ksql_pull_query(*statement)
+                .await
+                .map_err(|e| ApiError::pull_query(e, sql.trim()))?;
+            return Ok(Running::Query(handle));
+        }
+        QueryRoute::Dialect(statements) => statements,
+    };
     tokio::task::spawn_blocking(move || -> Result<Running, ApiError> {
-        let mut statements = crate::sql::parse(&sql).map_err(EngineError::from)?;
+        let mut statements = statements;
         if statements.len() != 1 {
             return Err(ApiError::bad_request(format!(
                 "Expected exactly one SELECT or PRINT statement, got {}.",

@@ -13,10 +13,19 @@ import pytest
 import requests
 
 
+_handed_out = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free local port, never one this test run handed out before (two picks in a row can otherwise get the same
+    port back from the kernel, e.g. the REST and Postgres ports of one server)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 class Weir:

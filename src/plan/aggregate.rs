@@ -12,9 +12,8 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::execution::context::SessionState;
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_expr::expressions::CastExpr;
-use datafusion::scalar::ScalarValue;
 use datafusion::sql::sqlparser::ast::{
-    self, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, SelectItem, Value, VisitMut, VisitorMut,
+    self, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, SelectItem, VisitMut, VisitorMut,
 };
 
 use crate::catalog::{Catalog, FormatSpec, SourceDef, WindowInfo};
@@ -315,7 +314,7 @@ pub fn plan_aggregate(
                     } else {
                         Arc::new(CastExpr::new(physical, canonical_ty.clone(), None))
                     };
-                    literals.push(literal_value(e));
+                    literals.push(super::expr::literal_scalar(e));
                     arg_types.push(sql_type);
                     arg_exprs.push((physical, canonical_ty));
                 }
@@ -539,19 +538,26 @@ pub fn uses_aggregates(query: &Query) -> bool {
         return true;
     }
     let mut find = Find(false);
-    for item in &query.projection {
-        let mut e = match item {
-            SelectItem::UnnamedExpr(e) => e.clone(),
-            SelectItem::ExprWithAlias { expr, .. } | SelectItem::ExprWithAliases { expr, .. } => expr.clone(),
-            _ => continue,
-        };
-        let _ = e.visit(&mut find);
-    }
-    if let Some(h) = &query.having {
-        let mut e = h.clone();
-        let _ = e.visit(&mut find);
-    }
+    visit_select_and_having(query, &mut find);
     find.0
+}
+
+/// Runs `visitor` over every select expression and the HAVING clause (until it breaks).
+fn visit_select_and_having<V: VisitorMut<Break = ()>>(query: &Query, visitor: &mut V) {
+    let exprs = query
+        .projection
+        .iter()
+        .filter_map(|item| match item {
+            SelectItem::UnnamedExpr(e) => Some(e),
+            SelectItem::ExprWithAlias { expr, .. } | SelectItem::ExprWithAliases { expr, .. } => Some(expr),
+            _ => None,
+        })
+        .chain(query.having.iter());
+    for e in exprs {
+        if e.clone().visit(visitor).is_break() {
+            return;
+        }
+    }
 }
 
 /// The first function named in the projection or HAVING that is neither an aggregate nor a known scalar function:
@@ -580,18 +586,7 @@ fn unknown_function(query: &Query, knows: impl Fn(&str) -> bool) -> Option<Strin
         }
     }
     let mut find = Find { knows, unknown: None };
-    for item in &query.projection {
-        let mut e = match item {
-            SelectItem::UnnamedExpr(e) => e.clone(),
-            SelectItem::ExprWithAlias { expr, .. } | SelectItem::ExprWithAliases { expr, .. } => expr.clone(),
-            _ => continue,
-        };
-        let _ = e.visit(&mut find);
-    }
-    if let Some(h) = &query.having {
-        let mut e = h.clone();
-        let _ = e.visit(&mut find);
-    }
+    visit_select_and_having(query, &mut find);
     find.unknown
 }
 
@@ -688,30 +683,4 @@ fn references_source(e: &ast::Expr) -> bool {
     let mut copy = e.clone();
     let _ = copy.visit(&mut find);
     find.0
-}
-
-/// The value of a literal argument (TOPK's `k`), for functions that take constants.
-fn literal_value(e: &ast::Expr) -> Option<ScalarValue> {
-    match e {
-        ast::Expr::Value(v) => match &v.value {
-            Value::Number(n, _) => n
-                .parse::<i64>()
-                .ok()
-                .map(|i| ScalarValue::Int64(Some(i)))
-                .or_else(|| n.parse::<f64>().ok().map(|f| ScalarValue::Float64(Some(f)))),
-            Value::SingleQuotedString(s) => Some(ScalarValue::Utf8(Some(s.clone()))),
-            Value::Boolean(b) => Some(ScalarValue::Boolean(Some(*b))),
-            Value::Null => Some(ScalarValue::Null),
-            _ => None,
-        },
-        ast::Expr::UnaryOp {
-            op: ast::UnaryOperator::Minus,
-            expr,
-        } => match literal_value(expr)? {
-            ScalarValue::Int64(Some(i)) => Some(ScalarValue::Int64(Some(-i))),
-            ScalarValue::Float64(Some(f)) => Some(ScalarValue::Float64(Some(-f))),
-            _ => None,
-        },
-        _ => None,
-    }
 }

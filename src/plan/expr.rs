@@ -12,6 +12,7 @@ use datafusion::common::{DFSchema, DataFusionError, ExprSchema};
 use datafusion::execution::context::SessionState;
 use datafusion::logical_expr::{Expr, ExprSchemable};
 use datafusion::physical_expr::PhysicalExpr;
+use datafusion::scalar::ScalarValue;
 use datafusion::sql::sqlparser::ast::{
     self, BinaryOperator, FunctionArg, FunctionArgExpr, FunctionArgumentList, FunctionArguments, Ident, ObjectName,
     ObjectNamePart, Spanned, Value, visit_expressions_mut,
@@ -291,4 +292,32 @@ pub fn call(name: &str, args: Vec<ast::Expr>) -> ast::Expr {
         over: None,
         within_group: vec![],
     })
+}
+
+/// The value of a constant: a number (BIGINT, else DOUBLE), a string, a boolean or `NULL`, possibly negated. Used
+/// where planning needs the value itself (TOPK's `k`, the key of a pull-query lookup).
+pub fn literal_scalar(e: &ast::Expr) -> Option<ScalarValue> {
+    use ast::Value;
+    match e {
+        ast::Expr::Value(v) => match &v.value {
+            Value::Number(n, _) => n
+                .parse::<i64>()
+                .ok()
+                .map(|i| ScalarValue::Int64(Some(i)))
+                .or_else(|| n.parse::<f64>().ok().map(|f| ScalarValue::Float64(Some(f)))),
+            Value::SingleQuotedString(s) => Some(ScalarValue::Utf8(Some(s.clone()))),
+            Value::Boolean(b) => Some(ScalarValue::Boolean(Some(*b))),
+            Value::Null => Some(ScalarValue::Null),
+            _ => None,
+        },
+        ast::Expr::UnaryOp {
+            op: ast::UnaryOperator::Minus,
+            expr,
+        } => match literal_scalar(expr)? {
+            ScalarValue::Int64(Some(i)) => Some(ScalarValue::Int64(Some(-i))),
+            ScalarValue::Float64(Some(f)) => Some(ScalarValue::Float64(Some(-f))),
+            _ => None,
+        },
+        _ => None,
+    }
 }

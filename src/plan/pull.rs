@@ -12,7 +12,7 @@ use datafusion::execution::context::SessionState;
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_expr::expressions::CastExpr;
 use datafusion::scalar::ScalarValue;
-use datafusion::sql::sqlparser::ast::{self, BinaryOperator, SelectItem, Value};
+use datafusion::sql::sqlparser::ast::{self, BinaryOperator, SelectItem};
 
 use crate::catalog::{Catalog, SourceDef};
 use crate::exec::OutputColumn;
@@ -196,9 +196,9 @@ fn key_lookup(selection: &ast::Expr, keys: &[String]) -> Option<Vec<ScalarValue>
                 op: BinaryOperator::Eq,
                 right,
             } => {
-                let (column, value) = match (column_name(left), literal(right)) {
+                let (column, value) = match (column_name(left), key_literal(right)) {
                     (Some(c), Some(v)) => (c, v),
-                    _ => match (column_name(right), literal(left)) {
+                    _ => match (column_name(right), key_literal(left)) {
                         (Some(c), Some(v)) => (c, v),
                         _ => continue,
                     },
@@ -221,26 +221,7 @@ fn column_name(e: &ast::Expr) -> Option<String> {
     }
 }
 
-fn literal(e: &ast::Expr) -> Option<ScalarValue> {
-    match e {
-        ast::Expr::Value(v) => match &v.value {
-            Value::Number(n, _) => n
-                .parse::<i64>()
-                .ok()
-                .map(|i| ScalarValue::Int64(Some(i)))
-                .or_else(|| n.parse::<f64>().ok().map(|f| ScalarValue::Float64(Some(f)))),
-            Value::SingleQuotedString(s) => Some(ScalarValue::Utf8(Some(s.clone()))),
-            Value::Boolean(b) => Some(ScalarValue::Boolean(Some(*b))),
-            _ => None,
-        },
-        ast::Expr::UnaryOp {
-            op: ast::UnaryOperator::Minus,
-            expr,
-        } => match literal(expr)? {
-            ScalarValue::Int64(Some(i)) => Some(ScalarValue::Int64(Some(-i))),
-            ScalarValue::Float64(Some(f)) => Some(ScalarValue::Float64(Some(-f))),
-            _ => None,
-        },
-        _ => None,
-    }
+/// A literal a key column can be compared with (`NULL` never matches a key).
+fn key_literal(e: &ast::Expr) -> Option<ScalarValue> {
+    super::expr::literal_scalar(e).filter(|v| !v.is_null())
 }

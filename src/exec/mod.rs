@@ -3,6 +3,7 @@
 //! that feeds records one at a time for tests and the case runner.
 
 pub mod aggregate;
+mod checkpoint_writer;
 pub mod dead_letter;
 pub mod eval;
 mod materialize;

@@ -85,7 +85,7 @@ impl QueryRuntime {
             Mode::Synchronous(tasks) => {
                 if let Some(pos) = tasks.iter().position(|(t, _)| &**t.id() == id) {
                     let (mut task, _) = tasks.remove(pos);
-                    if let Err(e) = task.checkpoint() {
+                    if let Err(e) = task.checkpoint_and_wait() {
                         tracing::warn!(query = id, "final checkpoint failed: {e}");
                     }
                 }
@@ -190,7 +190,7 @@ fn spawn_query_thread(mut task: QueryTask, stop: Arc<AtomicBool>, status: Arc<Mu
                 *status.lock() = QueryStatus::Running;
             }
         }
-        if let Err(e) = task.checkpoint() {
+        if let Err(e) = task.checkpoint_and_wait() {
             tracing::warn!(query = %task.id(), "final checkpoint failed: {e}");
         }
     });

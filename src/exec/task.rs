@@ -16,10 +16,11 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 use super::ExecError;
+use super::checkpoint_writer::{CheckpointJob, CheckpointWriter};
 use super::dead_letter::{DeadLetter, ErrorKind};
 use super::pipeline::{Pipeline, PipelineOutput};
 use super::sink::SinkRecord;
-use crate::state::{Checkpoint, CheckpointStore, MaterializedView, TopicPartition};
+use crate::state::{Checkpoint, CheckpointStore, MaterializedView, PendingState, TopicPartition};
 use crate::topics::{ConsumedRecord, Record, TopicError, TopicStore};
 
 /// Where a query without a checkpoint starts reading (`auto.offset.reset`).
@@ -69,12 +70,16 @@ pub struct QueryTask {
     pipeline: Box<dyn Pipeline>,
     store: Arc<dyn TopicStore>,
     checkpoints: CheckpointStore,
+    writer: CheckpointWriter,
     sink_topic: Arc<str>,
     dead_letter_topic: Arc<str>,
     positions: BTreeMap<TopicPartition, i64>,
     /// Per output partition, per source partition: the highest source offset already written after the last
     /// checkpoint (found at recovery). Re-produced records at or below it are dropped.
     already_written: HashMap<TopicPartition, HashMap<TopicPartition, i64>>,
+    /// The sink positions of the checkpoint the task recovered from. While an output partition still has
+    /// `already_written` floors, checkpoints keep its old position, so a second crash finds the same records again.
+    recovered_sink_positions: BTreeMap<TopicPartition, i64>,
     config: TaskConfig,
     last_checkpoint: Instant,
     dirty: bool,
@@ -84,8 +89,8 @@ pub struct QueryTask {
     next_partition: usize,
     /// `<service_id>query_<QUERY_ID>`, as ksqlDB names a persistent query's consumer group.
     consumer_group: String,
-    /// Keyed-state changes not yet committed (kept across a failed checkpoint so none are lost).
-    unsaved_state: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// Keyed-state changes not yet handed to the writer (and those of a failed write, so none are lost).
+    unsaved_state: PendingState,
     /// The source batch (its first record) whose production error is already in the processing log.
     reported_production_error: Option<(TopicPartition, i64)>,
 }
@@ -107,15 +112,18 @@ impl QueryTask {
     ) -> Result<Self, ExecError> {
         let checkpoint = checkpoints.load(&id)?;
         let consumer_group = format!("{}query_{}", config.service_id, id);
+        let writer = CheckpointWriter::new(id.clone(), store.clone(), checkpoints.clone());
         let mut task = QueryTask {
             id,
             pipeline,
             store,
             checkpoints,
+            writer,
             sink_topic,
             dead_letter_topic,
             positions: BTreeMap::new(),
             already_written: HashMap::new(),
+            recovered_sink_positions: BTreeMap::new(),
             config,
             last_checkpoint: Instant::now(),
             dirty: false,
@@ -152,7 +160,7 @@ impl QueryTask {
         task.pipeline.restore(state)?;
         if checkpoint.source_offsets.is_empty() {
             // The first checkpoint pins "latest" to concrete offsets, so a crash before the next one cannot skip input.
-            task.checkpoint()?;
+            task.checkpoint_and_wait()?;
         } else {
             task.recover_written(&checkpoint)?;
         }
@@ -186,6 +194,11 @@ impl QueryTask {
                 }
             }
         }
+        for out_tp in self.already_written.keys() {
+            if let Some(&position) = checkpoint.sink_positions.get(out_tp) {
+                self.recovered_sink_positions.insert(out_tp.clone(), position);
+            }
+        }
         if !self.already_written.is_empty() {
             tracing::info!(query = %self.id, "resuming after a crash: output written after the last checkpoint will not be repeated");
         }
@@ -211,6 +224,9 @@ impl QueryTask {
             self.dirty = true;
         }
         self.stats.records_in.fetch_add(total as u64, Ordering::Relaxed);
+        if total > 0 && !self.already_written.is_empty() {
+            self.forget_passed_floors();
+        }
         if total > 0 || self.stats.positions.lock().is_empty() {
             *self.stats.positions.lock() = self.positions.clone();
         }
@@ -335,17 +351,32 @@ impl QueryTask {
         Ok(records.len())
     }
 
-    /// Checkpoints if the commit interval has passed since the last checkpoint.
+    /// Drops the duplicate floors every source partition has read past: no re-produced record can hit them now.
+    fn forget_passed_floors(&mut self) {
+        let positions = &self.positions;
+        self.already_written.retain(|_, floors| {
+            floors.retain(|src, floor| positions.get(src).is_none_or(|&next| next <= *floor));
+            !floors.is_empty()
+        });
+        let written = &self.already_written;
+        self.recovered_sink_positions
+            .retain(|out_tp, _| written.contains_key(out_tp));
+    }
+
+    /// Checkpoints if the commit interval has passed since the last checkpoint and the previous checkpoint is
+    /// durable (while it is still being written, the query goes on and checkpoints a little later).
     pub fn maybe_checkpoint(&mut self) -> Result<(), ExecError> {
-        if self.dirty && self.last_checkpoint.elapsed() >= self.config.commit_interval {
+        if self.dirty && self.last_checkpoint.elapsed() >= self.config.commit_interval && !self.writer.busy() {
             self.checkpoint()?;
         }
         Ok(())
     }
 
-    /// Makes the output durable, then commits source offsets and output positions in one atomic write.
+    /// Takes a checkpoint and hands it to the writer, which makes the output durable, then commits source
+    /// offsets, sink positions, keyed state and view rows in one atomic write. Returns before it is durable
+    /// (see [`QueryTask::checkpoint_and_wait`]); fails if the previous checkpoint could not be written.
     pub fn checkpoint(&mut self) -> Result<(), ExecError> {
-        self.store.flush()?;
+        self.collect_write()?;
         let mut cp = Checkpoint {
             source_offsets: self.positions.clone(),
             sink_positions: BTreeMap::new(),
@@ -353,8 +384,12 @@ impl QueryTask {
         for topic in [self.sink_topic.clone(), self.dead_letter_topic.clone()] {
             if let Some(info) = self.store.describe_topic(&topic)? {
                 for p in 0..info.partitions {
-                    let end = self.store.offsets(&topic, p)?.end;
-                    cp.sink_positions.insert(TopicPartition::new(topic.clone(), p), end);
+                    let tp = TopicPartition::new(topic.clone(), p);
+                    let end = match self.recovered_sink_positions.get(&tp) {
+                        Some(&recovered) => recovered,
+                        None => self.store.offsets(&topic, p)?.end,
+                    };
+                    cp.sink_positions.insert(tp, end);
                 }
             }
         }
@@ -365,30 +400,44 @@ impl QueryTask {
         for k in changes.deletes {
             self.unsaved_state.insert(k, None);
         }
-        let started = Instant::now();
-        self.checkpoints
-            .commit_all(&self.id, &cp, &self.unsaved_state, self.config.view.as_deref())?;
-        tracing::debug!(
-            query = %self.id,
-            changes = self.unsaved_state.len(),
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "checkpoint written"
-        );
-        self.unsaved_state.clear();
-        // Only after the checkpoint: the consumer group may never be ahead of what the query has made durable.
-        let offsets: Vec<(String, u32, i64)> = self
-            .positions
-            .iter()
-            .map(|(tp, o)| (tp.topic.to_string(), tp.partition, *o))
-            .collect();
-        if let Err(e) = self.store.commit_offsets(&self.consumer_group, &offsets) {
-            tracing::warn!(query = %self.id, "could not commit consumer group offsets: {e}");
+        let job = CheckpointJob {
+            checkpoint: cp,
+            state: std::mem::take(&mut self.unsaved_state),
+            view: self.config.view.as_ref().map(|v| (v.clone(), v.begin_commit())),
+            consumer_group: self.consumer_group.clone(),
+        };
+        if let Err((e, state)) = self.writer.submit(job) {
+            self.keep_unsaved(state);
+            return Err(e);
         }
-        // Everything written so far is now covered by the checkpoint.
-        self.already_written.clear();
         self.last_checkpoint = Instant::now();
         self.dirty = false;
         Ok(())
+    }
+
+    /// Checkpoints and waits until the checkpoint is durable (first checkpoint, stop, shutdown).
+    pub fn checkpoint_and_wait(&mut self) -> Result<(), ExecError> {
+        self.checkpoint()?;
+        self.collect_write()
+    }
+
+    /// Waits for the checkpoint in flight. If it failed, its keyed state goes back to the unsaved changes
+    /// (under anything newer) and the task stays dirty, so the next checkpoint writes it again.
+    fn collect_write(&mut self) -> Result<(), ExecError> {
+        match self.writer.wait() {
+            Ok(()) => Ok(()),
+            Err((e, state)) => {
+                self.keep_unsaved(state);
+                Err(e)
+            }
+        }
+    }
+
+    fn keep_unsaved(&mut self, state: PendingState) {
+        for (k, v) in state {
+            self.unsaved_state.entry(k).or_insert(v);
+        }
+        self.dirty = true;
     }
 
     /// Blocks until one of the source partitions may have data, or `timeout` passes.

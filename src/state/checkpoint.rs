@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::views::MaterializedView;
+use super::views::{MaterializedView, ViewChanges, batch_of};
 
 /// A keyed-state entry: key and value bytes.
 pub type StateEntry = (Vec<u8>, Vec<u8>);
@@ -109,14 +109,14 @@ impl CheckpointStore {
         Ok(batch)
     }
 
-    /// Commits, in one atomic sled transaction, a query's offsets, its keyed-state changes and the pending
-    /// updates of the view it maintains — so after a crash they always agree — and makes them durable.
+    /// Commits, in one atomic sled transaction, a query's offsets, its keyed-state changes and the changes of
+    /// the view it maintains — so after a crash they always agree — and makes them durable.
     pub fn commit_all(
         &self,
         query: &str,
         cp: &Checkpoint,
         state: &PendingState,
-        view: Option<&MaterializedView>,
+        view: Option<(&MaterializedView, &ViewChanges)>,
     ) -> Result<(), StateError> {
         use sled::Transactional;
         use sled::transaction::{ConflictableTransactionError, TransactionError};
@@ -138,8 +138,8 @@ impl CheckpointStore {
             },
         };
         match view {
-            Some(view) => {
-                let (view_batch, written) = view.pending_batch();
+            Some((view, changes)) => {
+                let view_batch = batch_of(changes);
                 (&self.tree, &state_tree, view.tree())
                     .transaction(|(offsets_tx, state_tx, view_tx)| {
                         offsets_tx.apply_batch(&offsets)?;
@@ -149,7 +149,6 @@ impl CheckpointStore {
                     })
                     .map_err(unwrap)?;
                 self.db.flush()?;
-                view.committed(written);
             }
             None => {
                 (&self.tree, &state_tree)

@@ -8,5 +8,5 @@
 mod checkpoint;
 mod views;
 
-pub use checkpoint::{Checkpoint, CheckpointStore, StateError, TopicPartition};
-pub use views::{MaterializedView, ViewRow, view_tree_name};
+pub use checkpoint::{Checkpoint, CheckpointStore, PendingState, StateError, TopicPartition};
+pub use views::{MaterializedView, ViewChanges, ViewRow, view_tree_name};

@@ -4,9 +4,15 @@
 //! Updates reach the tree only at checkpoints (atomically with the offsets that produced them); between
 //! checkpoints they sit in an in-memory overlay that readers consult first, so a pull query sees every update
 //! as soon as the query has processed it.
+//!
+//! The overlay has two layers so a checkpoint never copies it: `active` takes new updates; a checkpoint moves it,
+//! whole, to `committing` ([`MaterializedView::begin_commit`]) while a writer thread puts those rows in the
+//! tree; [`MaterializedView::end_commit`] drops that layer once they are durable. Readers look at `active`,
+//! then `committing`, then the tree.
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use parking_lot::RwLock;
@@ -16,13 +22,31 @@ use crate::exec::ViewUpdate;
 /// A pending view change: the new (timestamp, value), or `None` for a delete.
 type PendingValue = Option<(i64, Bytes)>;
 
-/// Pending changes written by one checkpoint.
-pub type WrittenChanges = Vec<(Vec<u8>, PendingValue)>;
+/// View changes not yet in the tree, by view key.
+pub type ViewChanges = BTreeMap<Vec<u8>, PendingValue>;
+
+#[derive(Default)]
+struct Overlay {
+    active: ViewChanges,
+    committing: Arc<ViewChanges>,
+}
 
 /// One table's materialized rows.
 pub struct MaterializedView {
     tree: sled::Tree,
-    pending: RwLock<BTreeMap<Vec<u8>, PendingValue>>,
+    pending: RwLock<Overlay>,
+}
+
+/// The sled batch that writes `changes` to a view's tree.
+pub fn batch_of(changes: &ViewChanges) -> sled::Batch {
+    let mut batch = sled::Batch::default();
+    for (k, v) in changes {
+        match v {
+            Some((ts, value)) => batch.insert(k.as_slice(), encode_value(*ts, value)),
+            None => batch.remove(k.as_slice()),
+        }
+    }
+    batch
 }
 
 /// A row of a view: its key bytes, record timestamp and value bytes (in the table's formats).
@@ -54,7 +78,7 @@ impl MaterializedView {
     pub fn open(db: &sled::Db, table: &str) -> Result<Self, sled::Error> {
         Ok(MaterializedView {
             tree: db.open_tree(view_tree_name(table))?,
-            pending: RwLock::new(BTreeMap::new()),
+            pending: RwLock::new(Overlay::default()),
         })
     }
 
@@ -69,40 +93,54 @@ impl MaterializedView {
         }
         let mut pending = self.pending.write();
         for u in updates {
-            pending.insert(u.key.clone(), u.value.clone());
+            pending.active.insert(u.key.clone(), u.value.clone());
         }
     }
 
-    /// The pending updates as a sled batch, for a checkpoint. Call [`MaterializedView::committed`] after the
-    /// batch is durable.
-    pub fn pending_batch(&self) -> (sled::Batch, WrittenChanges) {
-        let pending = self.pending.read();
-        let mut batch = sled::Batch::default();
-        let mut written = Vec::with_capacity(pending.len());
-        for (k, v) in pending.iter() {
-            match v {
-                Some((ts, value)) => batch.insert(k.as_slice(), encode_value(*ts, value)),
-                None => batch.remove(k.as_slice()),
-            }
-            written.push((k.clone(), v.clone()));
-        }
-        (batch, written)
-    }
-
-    /// Drops overlay entries that the checkpoint wrote (unless they changed since).
-    pub fn committed(&self, written: WrittenChanges) {
+    /// Starts a checkpoint: the updates so far become the layer being committed (on top of a layer whose
+    /// commit failed, if any) and are returned for the writer. Call [`MaterializedView::end_commit`] after.
+    pub fn begin_commit(&self) -> Arc<ViewChanges> {
         let mut pending = self.pending.write();
-        for (k, v) in written {
-            if pending.get(&k) == Some(&v) {
-                pending.remove(&k);
+        let active = std::mem::take(&mut pending.active);
+        if pending.committing.is_empty() {
+            pending.committing = Arc::new(active);
+        } else {
+            // A failed commit left its rows here: retry them with the newer updates on top.
+            let mut merged = (*pending.committing).clone();
+            merged.extend(active);
+            pending.committing = Arc::new(merged);
+        }
+        pending.committing.clone()
+    }
+
+    /// Ends a checkpoint: once durable, the committed layer is dropped (the tree has its rows); after a failure
+    /// it stays, visible to readers, and the next checkpoint writes it again.
+    pub fn end_commit(&self, durable: bool) {
+        if durable {
+            self.pending.write().committing = Arc::default();
+        }
+    }
+
+    /// The pending value of `key`, newest layer first.
+    fn pending_value(&self, key: &[u8]) -> Option<PendingValue> {
+        let pending = self.pending.read();
+        pending.active.get(key).or_else(|| pending.committing.get(key)).cloned()
+    }
+
+    /// Overlays the pending rows within `bounds` on `rows`, older layer first.
+    fn overlay_range(&self, rows: &mut BTreeMap<Vec<u8>, PendingValue>, bounds: (Bound<Vec<u8>>, Bound<Vec<u8>>)) {
+        let pending = self.pending.read();
+        for layer in [&*pending.committing, &pending.active] {
+            for (k, v) in layer.range(bounds.clone()) {
+                rows.insert(k.clone(), v.clone());
             }
         }
     }
 
     /// The row of one key.
     pub fn get(&self, key: &[u8]) -> Result<Option<ViewRow>, sled::Error> {
-        if let Some(v) = self.pending.read().get(key) {
-            return Ok(v.clone().map(|(timestamp, value)| ViewRow {
+        if let Some(v) = self.pending_value(key) {
+            return Ok(v.map(|(timestamp, value)| ViewRow {
                 key: key.to_vec(),
                 timestamp,
                 value,
@@ -126,12 +164,9 @@ impl MaterializedView {
             let (k, v) = item?;
             rows.insert(k.to_vec(), decode_value(&v));
         }
-        for (k, v) in self.pending.read().range(prefix.to_vec()..) {
-            if !k.starts_with(prefix) {
-                break;
-            }
-            rows.insert(k.clone(), v.clone());
-        }
+        let mut pending = BTreeMap::new();
+        self.overlay_range(&mut pending, (Bound::Included(prefix.to_vec()), Bound::Unbounded));
+        rows.extend(pending.into_iter().take_while(|(k, _)| k.starts_with(prefix)));
         Ok(rows
             .into_iter()
             .filter_map(|(key, v)| v.map(|(timestamp, value)| ViewRow { key, timestamp, value }))
@@ -156,9 +191,7 @@ impl MaterializedView {
             let (k, v) = item?;
             rows.insert(k.to_vec(), decode_value(&v));
         }
-        for (k, v) in self.pending.read().range(bounds) {
-            rows.insert(k.clone(), v.clone());
-        }
+        self.overlay_range(&mut rows, bounds);
         Ok(rows
             .into_iter()
             .filter_map(|(key, v)| v.map(|(timestamp, value)| ViewRow { key, timestamp, value }))
@@ -189,9 +222,9 @@ mod tests {
             value: v.map(|v| (1, Bytes::from_static(v))),
         };
         view.apply(&[put(b"a", Some(b"1")), put(b"b", Some(b"2")), put(b"c", Some(b"3"))]);
-        let (batch, written) = view.pending_batch();
-        view.tree().apply_batch(batch).unwrap();
-        view.committed(written);
+        let changes = view.begin_commit();
+        view.tree().apply_batch(batch_of(&changes)).unwrap();
+        view.end_commit(true);
         view.apply(&[put(b"b", None), put(b"d", Some(b"4"))]);
         let keys = |l: Bound<&[u8]>, u: Bound<&[u8]>| -> Vec<Vec<u8>> {
             view.scan_range(l, u).unwrap().into_iter().map(|r| r.key).collect()
@@ -224,9 +257,9 @@ mod tests {
             },
         ]);
         assert_eq!(view.get(b"a").unwrap().unwrap().value, Bytes::from_static(b"x"));
-        let (batch, written) = view.pending_batch();
-        view.tree().apply_batch(batch).unwrap();
-        view.committed(written);
+        let changes = view.begin_commit();
+        view.tree().apply_batch(batch_of(&changes)).unwrap();
+        view.end_commit(true);
         view.apply(&[ViewUpdate {
             key: b"a".to_vec(),
             value: None,

@@ -108,6 +108,9 @@ pub struct ProcessingConfig {
     pub processing_log_stream: String,
     /// Partitions of topics Weir creates when the statement does not say (`PARTITIONS`).
     pub default_partitions: u32,
+    /// Bytes of changed aggregate rows a query holds back to emit each group once per commit interval, with its
+    /// latest value (ksqlDB's `cache.max.bytes.buffering`). 0 emits every update.
+    pub cache_max_bytes_buffering: usize,
 }
 
 impl Default for ProcessingConfig {
@@ -118,6 +121,7 @@ impl Default for ProcessingConfig {
             batch_size: 1024,
             processing_log_stream: "KSQL_PROCESSING_LOG".into(),
             default_partitions: 1,
+            cache_max_bytes_buffering: 10 * 1024 * 1024,
         }
     }
 }
@@ -408,5 +412,9 @@ mod tests {
         assert_eq!(c.server.rest_listen, d.server.rest_listen);
         assert_eq!(c.storage.data_dir, d.storage.data_dir);
         assert_eq!(c.processing.commit_interval_ms, d.processing.commit_interval_ms);
+        assert_eq!(
+            c.processing.cache_max_bytes_buffering,
+            d.processing.cache_max_bytes_buffering
+        );
     }
 }

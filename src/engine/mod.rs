@@ -18,6 +18,9 @@ mod route;
 mod session;
 mod transient;
 
+#[cfg(test)]
+mod emission_cache_tests;
+
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -80,6 +83,8 @@ pub struct Engine {
     views: Mutex<HashMap<String, Arc<MaterializedView>>>,
     /// Where each query starts when it has no checkpoint (`auto.offset.reset` when it was created).
     start_positions: Mutex<HashMap<String, crate::exec::StartPosition>>,
+    /// Emission-cache size a query was created with (`cache.max.bytes.buffering`), when its statement set one.
+    cache_bytes: Mutex<HashMap<String, usize>>,
     /// Serializes statements that change the catalog.
     ddl_lock: Mutex<()>,
     /// Serializes migration runs, so two clients cannot apply the same migration twice.
@@ -176,6 +181,7 @@ impl Engine {
             plans: Mutex::new(HashMap::new()),
             views: Mutex::new(HashMap::new()),
             start_positions: Mutex::new(HashMap::new()),
+            cache_bytes: Mutex::new(HashMap::new()),
             ddl_lock: Mutex::new(()),
             migration_lock: Mutex::new(()),
             clock: if fixed_clock { fixed_clock_ms } else { wall_clock_ms },

@@ -17,6 +17,22 @@ use crate::state::MaterializedView;
 
 use super::{CommandStatus, Engine, EngineError, ExecContext, Session, StatementResult};
 
+/// The property that sizes a query's emission cache (ksqlDB's `ksql.streams.cache.max.bytes.buffering`).
+const CACHE_PROPERTY: &str = "cache.max.bytes.buffering";
+
+/// The session's `cache.max.bytes.buffering`, checked before the statement is logged so a bad value never
+/// reaches the command log.
+fn cache_property(session: &Session) -> Result<Option<usize>, EngineError> {
+    let Some(value) = session.get(CACHE_PROPERTY) else {
+        return Ok(None);
+    };
+    value.trim().parse::<usize>().map(Some).map_err(|_| {
+        EngineError::invalid(format!(
+            "Invalid value for '{CACHE_PROPERTY}': '{value}'. Give a number of bytes (0 emits every update)."
+        ))
+    })
+}
+
 impl Engine {
     pub(super) fn create_as_select(
         &self,
@@ -25,6 +41,7 @@ impl Engine {
         session: &Session,
         ctx: ExecContext,
     ) -> Result<StatementResult, EngineError> {
+        cache_property(session)?;
         let existing = self.catalog.read().source(&stmt.name).cloned();
         let prefix = match stmt.kind {
             SourceKind::Stream => "CSAS",
@@ -111,6 +128,7 @@ impl Engine {
         session: &Session,
         ctx: ExecContext,
     ) -> Result<StatementResult, EngineError> {
+        cache_property(session)?;
         let sink = self
             .catalog
             .read()
@@ -194,7 +212,8 @@ impl Engine {
         Ok(())
     }
 
-    /// Keeps a compiled plan and, unless replaying, starts its task.
+    /// Keeps a compiled plan and, unless replaying, starts its task. The plan's settings from the session
+    /// (`auto.offset.reset`, `cache.max.bytes.buffering`) come from the logged statement's properties on replay.
     fn register_plan(&self, id: &str, plan: QueryPlan, session: &Session, ctx: ExecContext) -> Result<(), EngineError> {
         let start = match session.get("auto.offset.reset").map(str::to_ascii_lowercase).as_deref() {
             Some("latest") => StartPosition::Latest,
@@ -202,6 +221,9 @@ impl Engine {
         };
         self.plans.lock().insert(id.to_string(), Arc::new(plan));
         self.start_positions.lock().insert(id.to_string(), start);
+        if let Some(bytes) = cache_property(session)? {
+            self.cache_bytes.lock().insert(id.to_string(), bytes);
+        }
         if !ctx.replaying {
             self.start_query(id)?;
         }
@@ -247,6 +269,20 @@ impl Engine {
         )?;
         self.runtime.start(task);
         Ok(())
+    }
+
+    /// How many bytes of changed rows an aggregation holds back: the `cache.max.bytes.buffering` property of the
+    /// statement that created it, else the server's setting. The synchronous runtime (case runner, tests) emits
+    /// every update by default, as the case format expects.
+    fn emission_cache_bytes(&self, id: &str) -> usize {
+        if let Some(&bytes) = self.cache_bytes.lock().get(id) {
+            return bytes;
+        }
+        if self.runtime.is_synchronous() {
+            0
+        } else {
+            self.config.processing.cache_max_bytes_buffering
+        }
     }
 
     fn build_pipeline(&self, id: &Arc<str>, plan: &QueryPlan) -> Result<Box<dyn Pipeline>, EngineError> {
@@ -337,6 +373,7 @@ impl Engine {
                     values: plan.values.clone(),
                     aggregate_schema: plan.aggregate_schema.clone(),
                     partitions,
+                    cache_bytes: self.emission_cache_bytes(id),
                 };
                 Ok(Box::new(AggregatePipeline::new(spec, codecs)))
             }

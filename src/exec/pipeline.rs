@@ -58,6 +58,12 @@ pub trait Pipeline: Send {
     fn state_changes(&mut self) -> StateChanges {
         StateChanges::default()
     }
+    /// Emits output held back to coalesce updates (ksqlDB's record cache). The task calls it before every
+    /// checkpoint, so what a checkpoint covers has been written.
+    fn flush(&mut self, out: &mut PipelineOutput) -> Result<(), ExecError> {
+        let _ = out;
+        Ok(())
+    }
     /// Rebuilds in-memory state from the query's state tree (at start).
     fn restore(&mut self, entries: Vec<(Vec<u8>, Vec<u8>)>) -> Result<(), ExecError> {
         let _ = entries;

@@ -54,6 +54,11 @@ impl QueryRuntime {
         }
     }
 
+    /// Whether queries run only inside [`QueryRuntime::run_until_idle`].
+    pub fn is_synchronous(&self) -> bool {
+        matches!(&*self.mode.lock(), Mode::Synchronous(_))
+    }
+
     /// Starts running `task`.
     pub fn start(&self, task: QueryTask) {
         let id = task.id().to_string();

@@ -377,6 +377,7 @@ impl QueryTask {
     /// (see [`QueryTask::checkpoint_and_wait`]); fails if the previous checkpoint could not be written.
     pub fn checkpoint(&mut self) -> Result<(), ExecError> {
         self.collect_write()?;
+        self.flush_pipeline()?;
         let mut cp = Checkpoint {
             source_offsets: self.positions.clone(),
             sink_positions: BTreeMap::new(),
@@ -413,6 +414,42 @@ impl QueryTask {
         self.last_checkpoint = Instant::now();
         self.dirty = false;
         Ok(())
+    }
+
+    /// Writes what the pipeline held back (coalesced aggregate updates), each record attributed to the source
+    /// partition that last changed it.
+    fn flush_pipeline(&mut self) -> Result<(), ExecError> {
+        let mut out = PipelineOutput::default();
+        self.pipeline.flush(&mut out)?;
+        let mut records: BTreeMap<u32, Vec<SinkRecord>> = BTreeMap::new();
+        for r in out.records {
+            records.entry(r.source_partition).or_default().push(r);
+        }
+        for (partition, batch) in records {
+            let src = self.source_partition(partition);
+            self.write_records(&src, batch)?;
+        }
+        let mut letters: BTreeMap<u32, Vec<DeadLetter>> = BTreeMap::new();
+        for dl in out.dead_letters {
+            letters.entry(dl.partition).or_default().push(dl);
+        }
+        for (partition, batch) in letters {
+            let src = self.source_partition(partition);
+            self.write_dead_letters(&src, batch)?;
+        }
+        if let Some(view) = &self.config.view {
+            view.apply(&out.view_updates);
+        }
+        Ok(())
+    }
+
+    /// The source topic partition numbered `partition` (queries that hold output back read one topic).
+    fn source_partition(&self, partition: u32) -> TopicPartition {
+        self.positions
+            .keys()
+            .find(|tp| tp.partition == partition)
+            .cloned()
+            .unwrap_or_else(|| TopicPartition::new(self.sink_topic.clone(), partition))
     }
 
     /// Checkpoints and waits until the checkpoint is durable (first checkpoint, stop, shutdown).

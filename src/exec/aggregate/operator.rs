@@ -53,6 +53,9 @@ pub struct AggregateSpecs {
     pub aggregate_schema: SchemaRef,
     /// Partitions of the sink topic (output partitioning) and of stream time.
     pub partitions: u32,
+    /// `EMIT CHANGES`: bytes of changed rows held back to coalesce updates of the same group (ksqlDB's
+    /// `cache.max.bytes.buffering`); 0 emits every update after each batch.
+    pub cache_bytes: usize,
 }
 
 /// Codecs an aggregation uses: the key format both to build group keys and to read them back.
@@ -98,6 +101,7 @@ pub struct AggregatePipeline {
     table_rows: HashMap<Box<[u8]>, Bytes>,
     table_dirty: BTreeSet<Vec<u8>>,
     null_keys: u64,
+    cache: EmissionCache,
 }
 
 /// Rows of one batch, ready to be grouped.
@@ -136,6 +140,56 @@ impl BatchEmissions {
     }
 }
 
+/// `EMIT CHANGES` rows held back between batches, so a group that changes many times within a commit interval
+/// is emitted once, with its latest value (ksqlDB's record cache). Emitted when full, before a held group is
+/// evicted, and before every checkpoint.
+#[derive(Default)]
+struct EmissionCache {
+    limit_bytes: usize,
+    bytes: usize,
+    held: BatchEmissions,
+}
+
+/// What a held row is counted as in the cache: its key plus a fixed estimate of the value and bookkeeping.
+const HELD_ROW_OVERHEAD: usize = 64;
+
+impl EmissionCache {
+    fn enabled(&self) -> bool {
+        self.limit_bytes > 0
+    }
+
+    fn hold(&mut self, emissions: Vec<Emission>, groups: &GroupTable) {
+        for e in emissions {
+            match e {
+                Emission::Row(slot) => {
+                    if self.held.touched.insert(slot) {
+                        let key_len = groups.slots.get(slot as usize).map_or(0, |i| i.key.len());
+                        self.bytes += key_len + HELD_ROW_OVERHEAD;
+                        self.held.emissions.push(Emission::Row(slot));
+                    }
+                }
+                Emission::Tombstone { .. } => {
+                    self.bytes += HELD_ROW_OVERHEAD;
+                    self.held.emissions.push(e);
+                }
+            }
+        }
+    }
+
+    fn full(&self) -> bool {
+        self.bytes >= self.limit_bytes
+    }
+
+    fn holds(&self, slot: u32) -> bool {
+        self.held.touched.contains(&slot)
+    }
+
+    fn take(&mut self, groups: &GroupTable) -> Vec<Emission> {
+        self.bytes = 0;
+        std::mem::take(&mut self.held).finish(groups)
+    }
+}
+
 impl AggregatePipeline {
     pub fn new(spec: AggregateSpecs, codecs: AggregateCodecs) -> Self {
         let accumulators = spec.aggregates.iter().map(|a| (a.spec.create)()).collect();
@@ -153,6 +207,10 @@ impl AggregatePipeline {
             table_rows: HashMap::new(),
             table_dirty: BTreeSet::new(),
             null_keys: 0,
+            cache: EmissionCache {
+                limit_bytes: if spec.emit_final { 0 } else { spec.cache_bytes },
+                ..EmissionCache::default()
+            },
             spec,
             codecs,
         }
@@ -437,6 +495,20 @@ impl AggregatePipeline {
         closed
     }
 
+    /// Whether the next eviction would drop a group whose latest change is still held back.
+    fn evicts_held_group(&self) -> bool {
+        if self.spec.window.is_none() {
+            return false;
+        }
+        self.expiry.iter().enumerate().any(|(tp, expiring)| {
+            let st = self.stream_time[tp];
+            expiring
+                .iter()
+                .take_while(|(expires, _)| *expires <= st)
+                .any(|(_, slot)| self.cache.holds(*slot))
+        })
+    }
+
     /// Drops groups whose windows have passed retention.
     fn evict_expired(&mut self) {
         for tp in 0..self.expiry.len() {
@@ -499,6 +571,11 @@ impl Pipeline for AggregatePipeline {
         }
         let emissions = pass.finish(&self.groups);
         self.after_batch(emissions, out)
+    }
+
+    fn flush(&mut self, out: &mut PipelineOutput) -> Result<(), ExecError> {
+        let held = self.cache.take(&self.groups);
+        self.emit(held, out)
     }
 
     fn source_counters(&self) -> SourceCounters {
@@ -980,7 +1057,15 @@ impl AggregatePipeline {
         } else {
             vec![]
         };
-        self.emit(emissions, out)?;
+        if self.cache.enabled() {
+            self.cache.hold(emissions, &self.groups);
+            if self.cache.full() || self.evicts_held_group() {
+                let held = self.cache.take(&self.groups);
+                self.emit(held, out)?;
+            }
+        } else {
+            self.emit(emissions, out)?;
+        }
         for slot in closed {
             // A closed window can never change again: emitted once, its state goes.
             self.drop_slot(slot);

@@ -52,6 +52,8 @@ const KNOWN_PROPERTIES: &[&str] = &[
     "ksql.streams.auto.offset.reset",
     "commit.interval.ms",
     "ksql.streams.commit.interval.ms",
+    "cache.max.bytes.buffering",
+    "ksql.streams.cache.max.bytes.buffering",
     "ksql.query.pull.table.scan.enabled",
     "ksql.query.push.v2.enabled",
 ];

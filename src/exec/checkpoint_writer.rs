@@ -15,14 +15,33 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 
 use super::ExecError;
-use crate::state::{Checkpoint, CheckpointStore, MaterializedView, PendingState, ViewChanges};
+use crate::state::{Checkpoint, CheckpointStore, MaterializedView, StateDelta, ViewChanges};
 use crate::topics::TopicStore;
+
+/// Keyed-state changes not yet durable: a delta, or a full snapshot (which replaces all earlier state).
+#[derive(Debug, Default)]
+pub struct UnsavedState {
+    pub delta: StateDelta,
+    pub full: bool,
+}
+
+impl UnsavedState {
+    /// Adds newer changes after these; a newer full snapshot replaces them.
+    pub fn push(&mut self, newer: StateDelta, full: bool) {
+        if full {
+            self.delta = newer;
+            self.full = true;
+        } else {
+            self.delta.extend(newer);
+        }
+    }
+}
 
 /// One checkpoint to make durable.
 pub struct CheckpointJob {
     pub checkpoint: Checkpoint,
     /// Keyed-state changes since the last durable checkpoint.
-    pub state: PendingState,
+    pub state: UnsavedState,
     /// The view and the rows of its committing layer.
     pub view: Option<(Arc<MaterializedView>, Arc<ViewChanges>)>,
     /// The consumer group to advance to the checkpoint's source offsets once it is durable.
@@ -30,7 +49,7 @@ pub struct CheckpointJob {
 }
 
 /// A failed write: the error, and the keyed-state changes it did not make durable.
-pub type FailedWrite = (ExecError, PendingState);
+pub type FailedWrite = (ExecError, UnsavedState);
 
 /// Writes one query's checkpoints, one at a time, off the query thread.
 pub struct CheckpointWriter {
@@ -68,7 +87,7 @@ impl CheckpointWriter {
             }
             Err(e) => Err((
                 ExecError::Internal(format!("cannot start the checkpoint writer: {e}")),
-                PendingState::new(),
+                UnsavedState::default(),
             )),
         }
     }
@@ -82,7 +101,7 @@ impl CheckpointWriter {
             Ok(result) => result,
             Err(_) => Err((
                 ExecError::Internal("the checkpoint writer panicked".into()),
-                PendingState::new(),
+                UnsavedState::default(),
             )),
         }
     }
@@ -113,7 +132,8 @@ fn write(
     let committed = checkpoints.commit_all(
         query,
         &checkpoint,
-        &state,
+        &state.delta,
+        state.full,
         view.as_ref().map(|(view, changes)| (view.as_ref(), changes.as_ref())),
     );
     if let Some((view, _)) = &view {
@@ -124,7 +144,9 @@ fn write(
     }
     tracing::debug!(
         query,
-        changes = state.len(),
+        changes = state.delta.len(),
+        state_bytes = state.delta.bytes(),
+        snapshot = state.full,
         view_rows = view.as_ref().map_or(0, |(_, c)| c.len()),
         elapsed_ms = started.elapsed().as_millis() as u64,
         "checkpoint written"

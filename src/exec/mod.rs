@@ -17,8 +17,7 @@ mod task;
 pub use dead_letter::{DeadLetter, ErrorKind, processing_log_schema};
 pub use materialize::MaterializePipeline;
 pub use pipeline::{
-    OutputColumn, Pipeline, PipelineOutput, StateChanges, StatelessPipeline, StatelessSpec, StatelessTransform,
-    ViewUpdate,
+    OutputColumn, Pipeline, PipelineOutput, StatelessPipeline, StatelessSpec, StatelessTransform, ViewUpdate,
 };
 pub use push::{PushEnd, PushMessage, TransientQuery};
 pub use runtime::{QueryRuntime, QueryStatus};

@@ -16,6 +16,7 @@ use super::dead_letter::{DeadLetter, ErrorKind};
 use super::eval::{evaluate_isolating, evaluate_predicate};
 use super::sink::{SinkEncoder, SinkRecord};
 use super::source::{SourceCounters, SourceDecoder};
+use crate::state::StateDelta;
 use crate::topics::ConsumedRecord;
 
 /// What processing one batch produced.
@@ -35,34 +36,27 @@ pub struct ViewUpdate {
     pub value: Option<(i64, bytes::Bytes)>,
 }
 
-/// Keyed-state changes since the last checkpoint, as writes to the query's state tree.
-#[derive(Debug, Default, Clone, PartialEq)]
-pub struct StateChanges {
-    pub puts: Vec<(Vec<u8>, Vec<u8>)>,
-    pub deletes: Vec<Vec<u8>>,
-}
-
-impl StateChanges {
-    pub fn is_empty(&self) -> bool {
-        self.puts.is_empty() && self.deletes.is_empty()
-    }
-}
-
 /// A compiled query's batch processing, independent of how records are fetched and written.
 pub trait Pipeline: Send {
     /// Processes records of one source partition, in offset order.
     fn process(&mut self, records: &[ConsumedRecord], out: &mut PipelineOutput) -> Result<(), ExecError>;
     /// Records the source skipped or dead-lettered so far.
     fn source_counters(&self) -> SourceCounters;
-    /// Keyed state changed since the last call; written at the next checkpoint, atomically with the offsets.
-    fn state_changes(&mut self) -> StateChanges {
-        StateChanges::default()
+    /// Keyed state changed since the last call, or all of it when `full` (a snapshot that replaces earlier
+    /// state); written at the next checkpoint, atomically with the offsets.
+    fn state_changes(&mut self, full: bool) -> StateDelta {
+        let _ = full;
+        StateDelta::default()
     }
     /// Emits output held back to coalesce updates (ksqlDB's record cache). The task calls it before every
     /// checkpoint, so what a checkpoint covers has been written.
     fn flush(&mut self, out: &mut PipelineOutput) -> Result<(), ExecError> {
         let _ = out;
         Ok(())
+    }
+    /// Whether output is held back, waiting for [`Pipeline::flush`].
+    fn holds_output(&self) -> bool {
+        false
     }
     /// Rebuilds in-memory state from the query's state tree (at start).
     fn restore(&mut self, entries: Vec<(Vec<u8>, Vec<u8>)>) -> Result<(), ExecError> {

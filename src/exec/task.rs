@@ -16,12 +16,15 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 use super::ExecError;
-use super::checkpoint_writer::{CheckpointJob, CheckpointWriter};
+use super::checkpoint_writer::{CheckpointJob, CheckpointWriter, UnsavedState};
 use super::dead_letter::{DeadLetter, ErrorKind};
 use super::pipeline::{Pipeline, PipelineOutput};
 use super::sink::SinkRecord;
-use crate::state::{Checkpoint, CheckpointStore, MaterializedView, PendingState, TopicPartition};
+use crate::state::{Checkpoint, CheckpointStore, MaterializedView, TopicPartition};
 use crate::topics::{ConsumedRecord, Record, TopicError, TopicStore};
+
+/// State-log deltas a query writes before a full snapshot is due, at least (see `QueryTask::checkpoint`).
+const MIN_DELTA_BYTES: usize = 8 << 20;
 
 /// Where a query without a checkpoint starts reading (`auto.offset.reset`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,7 +93,14 @@ pub struct QueryTask {
     /// `<service_id>query_<QUERY_ID>`, as ksqlDB names a persistent query's consumer group.
     consumer_group: String,
     /// Keyed-state changes not yet handed to the writer (and those of a failed write, so none are lost).
-    unsaved_state: PendingState,
+    unsaved_state: UnsavedState,
+    /// Whether this run has written a full state snapshot, the size of the last one, and the bytes of deltas
+    /// written since: a new snapshot is due when the deltas outgrow it, which bounds the state log.
+    snapshot_written: bool,
+    snapshot_bytes: usize,
+    delta_bytes: usize,
+    /// Read positions advanced since they were last shown in `stats`.
+    positions_unpublished: bool,
     /// The source batch (its first record) whose production error is already in the processing log.
     reported_production_error: Option<(TopicPartition, i64)>,
 }
@@ -111,6 +121,9 @@ impl QueryTask {
         clock: fn() -> i64,
     ) -> Result<Self, ExecError> {
         let checkpoint = checkpoints.load(&id)?;
+        if let Some(view) = &config.view {
+            checkpoints.roll_back_view(&id, view)?;
+        }
         let consumer_group = format!("{}query_{}", config.service_id, id);
         let writer = CheckpointWriter::new(id.clone(), store.clone(), checkpoints.clone());
         let mut task = QueryTask {
@@ -131,7 +144,11 @@ impl QueryTask {
             clock,
             next_partition: 0,
             consumer_group,
-            unsaved_state: BTreeMap::new(),
+            unsaved_state: UnsavedState::default(),
+            snapshot_written: false,
+            snapshot_bytes: 0,
+            delta_bytes: 0,
+            positions_unpublished: false,
             reported_production_error: None,
         };
         for topic in source_topics {
@@ -209,10 +226,12 @@ impl QueryTask {
     pub fn step(&mut self) -> Result<usize, ExecError> {
         let partitions: Vec<(TopicPartition, i64)> = self.positions.iter().map(|(k, v)| (k.clone(), *v)).collect();
         let mut total = 0;
+        let mut caught_up = true;
         for (tp, offset) in partitions {
             let records = self
                 .store
                 .read(&tp.topic, tp.partition, offset, self.config.batch_size)?;
+            caught_up &= records.len() < self.config.batch_size;
             let Some(last) = records.last() else { continue };
             let next = last.offset + 1;
             total += records.len();
@@ -227,9 +246,13 @@ impl QueryTask {
         if total > 0 && !self.already_written.is_empty() {
             self.forget_passed_floors();
         }
-        if total > 0 || self.stats.positions.lock().is_empty() {
-            *self.stats.positions.lock() = self.positions.clone();
+        // Held-back output waits for the checkpoint only while the query is behind: once it has read all there
+        // is, it emits, so a reader who sees no lag also sees every result.
+        if caught_up && self.pipeline.holds_output() {
+            self.flush_pipeline()?;
         }
+        self.positions_unpublished |= total > 0 || self.stats.positions.lock().is_empty();
+        self.publish_positions();
         Ok(total)
     }
 
@@ -394,12 +417,15 @@ impl QueryTask {
                 }
             }
         }
-        let changes = self.pipeline.state_changes();
-        for (k, v) in changes.puts {
-            self.unsaved_state.insert(k, Some(v));
-        }
-        for k in changes.deletes {
-            self.unsaved_state.insert(k, None);
+        let full = !self.snapshot_written || self.delta_bytes > self.snapshot_bytes.max(MIN_DELTA_BYTES);
+        let changes = self.pipeline.state_changes(full);
+        self.unsaved_state.push(changes, full);
+        if self.unsaved_state.full {
+            self.snapshot_written = true;
+            self.snapshot_bytes = self.unsaved_state.delta.bytes();
+            self.delta_bytes = 0;
+        } else {
+            self.delta_bytes += self.unsaved_state.delta.bytes();
         }
         let job = CheckpointJob {
             checkpoint: cp,
@@ -414,6 +440,15 @@ impl QueryTask {
         self.last_checkpoint = Instant::now();
         self.dirty = false;
         Ok(())
+    }
+
+    /// Shows the read positions (and so the lag) to `SHOW QUERIES` and the REST status, but not while results of
+    /// the records read are held back: no lag must mean every result is visible.
+    fn publish_positions(&mut self) {
+        if self.positions_unpublished && !self.pipeline.holds_output() {
+            *self.stats.positions.lock() = self.positions.clone();
+            self.positions_unpublished = false;
+        }
     }
 
     /// Writes what the pipeline held back (coalesced aggregate updates), each record attributed to the source
@@ -440,6 +475,7 @@ impl QueryTask {
         if let Some(view) = &self.config.view {
             view.apply(&out.view_updates);
         }
+        self.publish_positions();
         Ok(())
     }
 
@@ -470,10 +506,10 @@ impl QueryTask {
         }
     }
 
-    fn keep_unsaved(&mut self, state: PendingState) {
-        for (k, v) in state {
-            self.unsaved_state.entry(k).or_insert(v);
-        }
+    fn keep_unsaved(&mut self, mut failed: UnsavedState) {
+        let newer = std::mem::take(&mut self.unsaved_state);
+        failed.push(newer.delta, newer.full);
+        self.unsaved_state = failed;
         self.dirty = true;
     }
 

@@ -37,18 +37,6 @@ pub struct MaterializedView {
     pending: RwLock<Overlay>,
 }
 
-/// The sled batch that writes `changes` to a view's tree.
-pub fn batch_of(changes: &ViewChanges) -> sled::Batch {
-    let mut batch = sled::Batch::default();
-    for (k, v) in changes {
-        match v {
-            Some((ts, value)) => batch.insert(k.as_slice(), encode_value(*ts, value)),
-            None => batch.remove(k.as_slice()),
-        }
-    }
-    batch
-}
-
 /// A row of a view: its key bytes, record timestamp and value bytes (in the table's formats).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ViewRow {
@@ -119,6 +107,18 @@ impl MaterializedView {
         if durable {
             self.pending.write().committing = Arc::default();
         }
+    }
+
+    /// Writes `changes` to the tree, one insert each: sled batches keep kilobytes of memory per entry (see
+    /// `state::delta`), and these writes need no atomicity of their own (see `state::checkpoint`).
+    pub fn write(&self, changes: &ViewChanges) -> Result<(), sled::Error> {
+        for (k, v) in changes {
+            match v {
+                Some((ts, value)) => self.tree.insert(k.as_slice(), encode_value(*ts, value))?,
+                None => self.tree.remove(k.as_slice())?,
+            };
+        }
+        Ok(())
     }
 
     /// The pending value of `key`, newest layer first.
@@ -223,7 +223,7 @@ mod tests {
         };
         view.apply(&[put(b"a", Some(b"1")), put(b"b", Some(b"2")), put(b"c", Some(b"3"))]);
         let changes = view.begin_commit();
-        view.tree().apply_batch(batch_of(&changes)).unwrap();
+        view.write(&changes).unwrap();
         view.end_commit(true);
         view.apply(&[put(b"b", None), put(b"d", Some(b"4"))]);
         let keys = |l: Bound<&[u8]>, u: Bound<&[u8]>| -> Vec<Vec<u8>> {
@@ -258,7 +258,7 @@ mod tests {
         ]);
         assert_eq!(view.get(b"a").unwrap().unwrap().value, Bytes::from_static(b"x"));
         let changes = view.begin_commit();
-        view.tree().apply_batch(batch_of(&changes)).unwrap();
+        view.write(&changes).unwrap();
         view.end_commit(true);
         view.apply(&[ViewUpdate {
             key: b"a".to_vec(),

@@ -22,10 +22,11 @@ use super::windows::{Window, WindowDef, WindowKind};
 use crate::exec::ExecError;
 use crate::exec::dead_letter::{DeadLetter, ErrorKind};
 use crate::exec::eval::{evaluate_isolating, evaluate_predicate};
-use crate::exec::pipeline::{OutputColumn, Pipeline, PipelineOutput, StateChanges, ViewUpdate};
+use crate::exec::pipeline::{OutputColumn, Pipeline, PipelineOutput, ViewUpdate};
 use crate::exec::sink::SinkRecord;
 use crate::exec::source::{SourceCounters, SourceDecoder};
 use crate::format::{Decoder, Encoder};
+use crate::state::StateDelta;
 use crate::topics::{ConsumedRecord, Record, partition_for_key};
 
 /// One aggregate call: its function and argument expressions over the source batch.
@@ -578,6 +579,10 @@ impl Pipeline for AggregatePipeline {
         self.emit(held, out)
     }
 
+    fn holds_output(&self) -> bool {
+        !self.cache.held.emissions.is_empty()
+    }
+
     fn source_counters(&self) -> SourceCounters {
         let mut c = self.codecs.source.counters;
         c.dead_lettered += self.late_records;
@@ -585,39 +590,62 @@ impl Pipeline for AggregatePipeline {
         c
     }
 
-    fn state_changes(&mut self) -> StateChanges {
-        let mut changes = StateChanges::default();
-        let dirty: Vec<u32> = std::mem::take(&mut self.groups.dirty).into_iter().collect();
-        for slot in dirty {
+    fn state_changes(&mut self, full: bool) -> StateDelta {
+        let mut changes = StateDelta::default();
+        let dirty = std::mem::take(&mut self.groups.dirty);
+        let removed = std::mem::take(&mut self.groups.removed);
+        let table_dirty = std::mem::take(&mut self.table_dirty);
+        let slots: Box<dyn Iterator<Item = u32>> = if full {
+            Box::new(0..self.groups.slots.len() as u32)
+        } else {
+            Box::new(dirty.into_iter())
+        };
+        let mut key = Vec::new();
+        let mut value = Vec::new();
+        let mut chunk = Vec::new();
+        for slot in slots {
             let Some(info) = self.groups.slots.get(slot as usize) else {
                 continue;
             };
             if !info.live {
                 continue;
             }
-            let mut value = Vec::new();
+            value.clear();
             encode_slot_header(info, &mut value);
-            let mut chunk = Vec::new();
             for acc in &self.accumulators {
                 chunk.clear();
                 acc.save(slot, &mut chunk);
                 push_chunk(&mut value, &chunk);
             }
-            let mut key = vec![GROUP_PREFIX];
+            key.clear();
+            key.push(GROUP_PREFIX);
             key.extend_from_slice(&state_key(&info.key, info.window));
-            changes.puts.push((key, value));
+            changes.put(&key, &value);
         }
-        for removed in std::mem::take(&mut self.groups.removed) {
-            let mut key = vec![GROUP_PREFIX];
-            key.extend_from_slice(&removed);
-            changes.deletes.push(key);
+        if !full {
+            for removed in removed {
+                key.clear();
+                key.push(GROUP_PREFIX);
+                key.extend_from_slice(&removed);
+                changes.delete(&key);
+            }
         }
-        for key in std::mem::take(&mut self.table_dirty) {
-            let mut state_key = vec![TABLE_ROW_PREFIX];
-            state_key.extend_from_slice(&key);
-            match self.table_rows.get(key.as_slice()) {
-                Some(v) => changes.puts.push((state_key, v.to_vec())),
-                None => changes.deletes.push(state_key),
+        let mut table_row = |row_key: &[u8], row: Option<&Bytes>| {
+            key.clear();
+            key.push(TABLE_ROW_PREFIX);
+            key.extend_from_slice(row_key);
+            match row {
+                Some(v) => changes.put(&key, v),
+                None => changes.delete(&key),
+            }
+        };
+        if full {
+            for (row_key, row) in &self.table_rows {
+                table_row(row_key, Some(row));
+            }
+        } else {
+            for row_key in table_dirty {
+                table_row(&row_key, self.table_rows.get(row_key.as_slice()));
             }
         }
         let mut meta = Vec::new();
@@ -625,7 +653,7 @@ impl Pipeline for AggregatePipeline {
         for t in &self.stream_time {
             meta.extend_from_slice(&t.to_be_bytes());
         }
-        changes.puts.push((META_KEY.to_vec(), meta));
+        changes.put(META_KEY, &meta);
         changes
     }
 

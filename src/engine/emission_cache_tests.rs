@@ -8,17 +8,24 @@ use std::sync::Arc;
 use super::{Engine, EngineOptions, Session};
 use crate::config::Config;
 
+/// An engine with a stream `s (k STRING KEY, v BIGINT)` on a one-partition topic.
 fn engine(dir: &tempfile::TempDir) -> Arc<Engine> {
     let mut config = Config::default();
     config.storage.data_dir = dir.path().to_path_buf();
     // One record per batch: only the cache coalesces (a batch emits each changed group once anyway).
     config.processing.batch_size = 1;
-    Engine::open(EngineOptions {
+    let engine = Engine::open(EngineOptions {
         config,
         synchronous: true,
         fixed_clock: true,
     })
-    .expect("engine")
+    .expect("engine");
+    run(
+        &engine,
+        &mut Session::default(),
+        "CREATE STREAM s (k STRING KEY, v BIGINT) WITH (kafka_topic='s', value_format='JSON', partitions=1);",
+    );
+    engine
 }
 
 fn caching_session() -> Session {
@@ -56,8 +63,7 @@ fn a_backlog_emits_each_group_once_with_its_latest_value() {
     run(
         &engine,
         &mut session,
-        "CREATE STREAM s (k STRING KEY, v BIGINT) WITH (kafka_topic='s', value_format='JSON', partitions=1);
-         CREATE TABLE c AS SELECT k, COUNT(*) AS n FROM s GROUP BY k EMIT CHANGES;",
+        "CREATE TABLE c AS SELECT k, COUNT(*) AS n FROM s GROUP BY k EMIT CHANGES;",
     );
     for (k, v) in [("a", 1), ("a", 2), ("b", 3), ("a", 4), ("b", 5)] {
         insert(
@@ -85,8 +91,7 @@ fn a_held_window_is_emitted_before_retention_evicts_it() {
     run(
         &engine,
         &mut session,
-        "CREATE STREAM s (k STRING KEY, v BIGINT) WITH (kafka_topic='s', value_format='JSON', partitions=1);
-         CREATE TABLE w AS SELECT k, COUNT(*) AS n FROM s
+        "CREATE TABLE w AS SELECT k, COUNT(*) AS n FROM s
            WINDOW TUMBLING (SIZE 1 SECOND, RETENTION 2 SECONDS, GRACE PERIOD 0 SECONDS) GROUP BY k EMIT CHANGES;",
     );
     insert(
@@ -117,12 +122,6 @@ fn a_bad_cache_size_is_refused_with_the_property_named() {
         "cache.max.bytes.buffering".to_string(),
         "lots".to_string(),
     )]));
-    engine
-        .execute(
-            "CREATE STREAM s (k STRING KEY, v BIGINT) WITH (kafka_topic='s', value_format='JSON', partitions=1);",
-            &mut session,
-        )
-        .expect("stream");
     let err = engine
         .execute(
             "CREATE TABLE c AS SELECT k, COUNT(*) AS n FROM s GROUP BY k;",

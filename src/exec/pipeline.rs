@@ -17,6 +17,7 @@ use super::eval::{evaluate_isolating, evaluate_predicate};
 use super::sink::{SinkEncoder, SinkRecord};
 use super::source::{SourceCounters, SourceDecoder};
 use crate::state::StateDelta;
+pub use crate::state::ViewUpdate;
 use crate::topics::ConsumedRecord;
 
 /// What processing one batch produced.
@@ -26,14 +27,6 @@ pub struct PipelineOutput {
     pub dead_letters: Vec<DeadLetter>,
     /// Changes to the materialized view of the sink table (tables only), in order.
     pub view_updates: Vec<ViewUpdate>,
-}
-
-/// An upsert (`Some((timestamp, value))`) or delete (`None`) of one key of a materialized view. Keys and
-/// values are the bytes of the table's records (windowed keys include their window).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ViewUpdate {
-    pub key: Vec<u8>,
-    pub value: Option<(i64, bytes::Bytes)>,
 }
 
 /// A compiled query's batch processing, independent of how records are fetched and written.

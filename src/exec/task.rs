@@ -303,15 +303,9 @@ impl QueryTask {
         if records.is_empty() {
             return Ok(());
         }
-        let mut by_partition: BTreeMap<u32, Vec<(Record, i64)>> = BTreeMap::new();
-        for r in records {
-            by_partition
-                .entry(r.partition)
-                .or_default()
-                .push((r.record, r.source_offset));
-        }
         let sink = self.sink_topic.clone();
-        for (partition, rows) in by_partition {
+        for (partition, records) in group_by_partition(records, |r| r.partition) {
+            let rows: Vec<(Record, i64)> = records.into_iter().map(|r| (r.record, r.source_offset)).collect();
             let written = self.append_deduplicated(&sink, partition, src, rows)?;
             self.stats.records_out.fetch_add(written as u64, Ordering::Relaxed);
         }
@@ -456,19 +450,11 @@ impl QueryTask {
     fn flush_pipeline(&mut self) -> Result<(), ExecError> {
         let mut out = PipelineOutput::default();
         self.pipeline.flush(&mut out)?;
-        let mut records: BTreeMap<u32, Vec<SinkRecord>> = BTreeMap::new();
-        for r in out.records {
-            records.entry(r.source_partition).or_default().push(r);
-        }
-        for (partition, batch) in records {
+        for (partition, batch) in group_by_partition(out.records, |r| r.source_partition) {
             let src = self.source_partition(partition);
             self.write_records(&src, batch)?;
         }
-        let mut letters: BTreeMap<u32, Vec<DeadLetter>> = BTreeMap::new();
-        for dl in out.dead_letters {
-            letters.entry(dl.partition).or_default().push(dl);
-        }
-        for (partition, batch) in letters {
+        for (partition, batch) in group_by_partition(out.dead_letters, |d| d.partition) {
             let src = self.source_partition(partition);
             self.write_dead_letters(&src, batch)?;
         }
@@ -542,4 +528,13 @@ impl QueryTask {
     pub fn stats(&self) -> &Arc<QueryStats> {
         &self.stats
     }
+}
+
+/// `items` grouped by partition, each group in its original order.
+fn group_by_partition<T>(items: Vec<T>, partition: impl Fn(&T) -> u32) -> BTreeMap<u32, Vec<T>> {
+    let mut groups: BTreeMap<u32, Vec<T>> = BTreeMap::new();
+    for item in items {
+        groups.entry(partition(&item)).or_default().push(item);
+    }
+    groups
 }

@@ -96,12 +96,7 @@ impl VisitorMut for Rewriter<'_> {
     type Break = ();
     fn pre_visit_expr(&mut self, e: &mut ast::Expr) -> ControlFlow<()> {
         if let ast::Expr::Function(f) = e {
-            let name = f
-                .name
-                .to_string()
-                .trim_matches('"')
-                .trim_matches('`')
-                .to_ascii_uppercase();
+            let name = function_name(f);
             if is_aggregate(&name) {
                 let call = ast::Expr::Function(f.clone());
                 if let Some(bound) = window_bound_in(&call, true) {
@@ -513,6 +508,15 @@ pub fn plan_aggregate(
     })
 }
 
+/// A function call's name as the function registry knows it: unquoted, upper case.
+fn function_name(f: &ast::Function) -> String {
+    f.name
+        .to_string()
+        .trim_matches('"')
+        .trim_matches('`')
+        .to_ascii_uppercase()
+}
+
 /// Whether a query aggregates: a GROUP BY, or an aggregate function in its projection or HAVING.
 pub fn uses_aggregates(query: &Query) -> bool {
     struct Find(bool);
@@ -520,12 +524,7 @@ pub fn uses_aggregates(query: &Query) -> bool {
         type Break = ();
         fn pre_visit_expr(&mut self, e: &mut ast::Expr) -> ControlFlow<()> {
             if let ast::Expr::Function(f) = e {
-                let name = f
-                    .name
-                    .to_string()
-                    .trim_matches('"')
-                    .trim_matches('`')
-                    .to_ascii_uppercase();
+                let name = function_name(f);
                 if is_aggregate(&name) {
                     self.0 = true;
                     return ControlFlow::Break(());
@@ -571,12 +570,7 @@ fn unknown_function(query: &Query, knows: impl Fn(&str) -> bool) -> Option<Strin
         type Break = ();
         fn pre_visit_expr(&mut self, e: &mut ast::Expr) -> ControlFlow<()> {
             if let ast::Expr::Function(f) = e {
-                let name = f
-                    .name
-                    .to_string()
-                    .trim_matches('"')
-                    .trim_matches('`')
-                    .to_ascii_uppercase();
+                let name = function_name(f);
                 if !is_aggregate(&name) && !(self.knows)(&name) {
                     self.unknown = Some(name);
                     return ControlFlow::Break(());

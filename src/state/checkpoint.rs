@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::delta::{StateDelta, decode_chunk};
+use super::delta::{Change, StateDelta, decode_chunk};
 use super::views::{MaterializedView, ViewChanges};
 
 /// A keyed-state entry: key and value bytes.
@@ -219,10 +219,7 @@ impl CheckpointStore {
         let mut rolled_back = 0;
         for item in undo.range(chunk_key(uncommitted, 0)..) {
             let (_, chunk) = item?;
-            let rows = decode_chunk(&chunk).ok_or_else(|| StateError::Corrupt {
-                query: query.to_string(),
-                message: "unreadable view undo chunk".into(),
-            })?;
+            let rows = decode_or_corrupt(query, &chunk, "view undo")?;
             for (key, old) in rows {
                 match old {
                     Some(old) => view.tree().insert(key, old)?,
@@ -267,10 +264,7 @@ impl CheckpointStore {
         let from = chunk_key(bounds.base.unwrap_or(0), 0);
         for item in self.log_tree(query)?.range(from..=chunk_key(head, u32::MAX)) {
             let (_, chunk) = item?;
-            let changes = decode_chunk(&chunk).ok_or_else(|| StateError::Corrupt {
-                query: query.to_string(),
-                message: "unreadable state chunk".into(),
-            })?;
+            let changes = decode_or_corrupt(query, &chunk, "state")?;
             for (k, v) in changes {
                 match v {
                     Some(v) => state.insert(k.to_vec(), v.to_vec()),
@@ -294,6 +288,14 @@ impl CheckpointStore {
         self.db.flush()?;
         Ok(())
     }
+}
+
+/// The changes in a stored chunk of `query`'s state log or view undo record (`what`).
+fn decode_or_corrupt<'a>(query: &str, chunk: &'a [u8], what: &str) -> Result<Vec<Change<'a>>, StateError> {
+    decode_chunk(chunk).ok_or_else(|| StateError::Corrupt {
+        query: query.to_string(),
+        message: format!("unreadable {what} chunk"),
+    })
 }
 
 fn legacy_state_tree(query: &str) -> String {
@@ -478,7 +480,7 @@ mod tests {
 
     #[test]
     fn view_rows_of_an_unfinished_checkpoint_are_rolled_back() {
-        use crate::exec::ViewUpdate;
+        use crate::state::ViewUpdate;
         let dir = tempfile::tempdir().unwrap();
         let db = sled::open(dir.path()).unwrap();
         let store = CheckpointStore::open(&db).unwrap();

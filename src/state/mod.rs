@@ -10,4 +10,4 @@ mod views;
 
 pub use checkpoint::{Checkpoint, CheckpointStore, StateError, TopicPartition};
 pub use delta::StateDelta;
-pub use views::{MaterializedView, ViewChanges, ViewRow, view_tree_name};
+pub use views::{MaterializedView, ViewChanges, ViewRow, ViewUpdate, view_tree_name};

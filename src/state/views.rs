@@ -17,7 +17,13 @@ use std::sync::Arc;
 use bytes::Bytes;
 use parking_lot::RwLock;
 
-use crate::exec::ViewUpdate;
+/// An upsert (`Some((timestamp, value))`) or delete (`None`) of one key of a materialized view. Keys and
+/// values are the bytes of the table's records (windowed keys include their window).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ViewUpdate {
+    pub key: Vec<u8>,
+    pub value: Option<(i64, Bytes)>,
+}
 
 /// A pending view change: the new (timestamp, value), or `None` for a delete.
 type PendingValue = Option<(i64, Bytes)>;

@@ -280,7 +280,7 @@ mod tests {
                 .unwrap();
             }
         }
-        let db = sled::open(dir.path()).unwrap();
+        let db = crate::state::reopen_for_test(dir.path());
         let log = CommandLog::open(&db).unwrap();
         let all = log.read_all().unwrap();
         assert_eq!(all.iter().map(|c| c.seq).collect::<Vec<_>>(), vec![0, 1, 2]);

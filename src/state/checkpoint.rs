@@ -339,6 +339,7 @@ fn decode_tp(bytes: &[u8]) -> Option<TopicPartition> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::reopen_for_test as reopen;
 
     #[test]
     fn commit_replaces_and_survives_reopen() {
@@ -357,7 +358,7 @@ mod tests {
             // A query whose id is a prefix of another must not see its entries.
             store.commit("Q", &Checkpoint::default()).unwrap();
         }
-        let db = sled::open(dir.path()).unwrap();
+        let db = reopen(dir.path());
         let store = CheckpointStore::open(&db).unwrap();
         let cp = store.load("Q1").unwrap();
         assert_eq!(cp.source_offsets.len(), 1);
@@ -366,18 +367,6 @@ mod tests {
         assert!(store.load("Q").unwrap().source_offsets.is_empty());
         store.remove("Q1").unwrap();
         assert_eq!(store.load("Q1").unwrap(), Checkpoint::default());
-    }
-
-    /// Opens a database just closed: sled's background flusher may hold its file lock for a moment.
-    fn reopen(path: &std::path::Path) -> sled::Db {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        loop {
-            match sled::open(path) {
-                Ok(db) => return db,
-                Err(e) if std::time::Instant::now() > deadline => panic!("reopen: {e}"),
-                Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
-            }
-        }
     }
 
     fn delta(changes: &[(&str, Option<&str>)]) -> StateDelta {

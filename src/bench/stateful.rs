@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
+use super::BenchArgs;
 use crate::config::{Config, FsyncMode};
 use crate::engine::{Engine, EngineOptions, Session, StatementResult};
 use crate::server::rest;
@@ -28,7 +29,7 @@ fn bid_date_time(i: usize) -> i64 {
 }
 
 /// Runs the stateful phases over `events`, comparing each rate with `decode_rate`, the decode-only ceiling.
-pub fn run(events: &[Bytes], dir: &Path, decode_rate: f64) -> Result<(), String> {
+pub fn run(events: &[Bytes], dir: &Path, decode_rate: f64, args: &BenchArgs) -> Result<(), String> {
     let mut config = Config::default();
     config.storage.data_dir = dir.to_path_buf();
     config.storage.fsync = FsyncMode::Never;
@@ -40,7 +41,7 @@ pub fn run(events: &[Bytes], dir: &Path, decode_rate: f64) -> Result<(), String>
         fixed_clock: false,
     })
     .map_err(|e| e.to_string())?;
-    let outcome = phases(&engine, config, events, decode_rate, commit_interval_ms);
+    let outcome = phases(&engine, config, events, decode_rate, commit_interval_ms, args);
     engine.shutdown();
     outcome
 }
@@ -51,6 +52,7 @@ fn phases(
     events: &[Bytes],
     decode_rate: f64,
     commit_interval_ms: u64,
+    args: &BenchArgs,
 ) -> Result<(), String> {
     let store = engine.topics().clone();
     store
@@ -89,20 +91,27 @@ fn phases(
         "stateful queries (threaded runtime, commit interval {commit_interval_ms} ms; 100,000 events/s of event time, {span_s:.0} s in all):"
     );
 
-    let tumbling = run_query(
-        engine,
-        &mut session,
-        n,
-        "CREATE TABLE auction_stats AS SELECT auction, COUNT(*) AS bids, MAX(price) AS max_price FROM bids WINDOW TUMBLING (SIZE 10 SECONDS, GRACE PERIOD 1 SECOND) GROUP BY auction;",
-    )?;
-    report("tumbling COUNT+MAX, 10,000 keys", tumbling, decode_rate);
-    let hopping = run_query(
-        engine,
-        &mut session,
-        n,
-        "CREATE TABLE auction_hops AS SELECT auction, COUNT(*) AS bids FROM bids WINDOW HOPPING (SIZE 10 SECONDS, ADVANCE BY 1 SECOND, GRACE PERIOD 1 SECOND) GROUP BY auction;",
-    )?;
-    report("hopping COUNT (10 windows/event)", hopping, decode_rate);
+    if args.runs("tumbling") {
+        let tumbling = run_query(
+            engine,
+            &mut session,
+            n,
+            "CREATE TABLE auction_stats AS SELECT auction, COUNT(*) AS bids, MAX(price) AS max_price FROM bids WINDOW TUMBLING (SIZE 10 SECONDS, GRACE PERIOD 1 SECOND) GROUP BY auction;",
+        )?;
+        report("tumbling COUNT+MAX, 10,000 keys", tumbling, decode_rate);
+    }
+    if args.runs("hopping") {
+        let hopping = run_query(
+            engine,
+            &mut session,
+            n,
+            "CREATE TABLE auction_hops AS SELECT auction, COUNT(*) AS bids FROM bids WINDOW HOPPING (SIZE 10 SECONDS, ADVANCE BY 1 SECOND, GRACE PERIOD 1 SECOND) GROUP BY auction;",
+        )?;
+        report("hopping COUNT (10 windows/event)", hopping, decode_rate);
+    }
+    if !args.runs("keys") {
+        return Ok(());
+    }
 
     // One key per event: state, view and output for a million keys when run with the default 1,000,000 events.
     let before = resident_bytes();

@@ -4,6 +4,7 @@
 pub mod accumulator;
 pub mod functions;
 mod operator;
+mod slot_set;
 pub mod state;
 pub mod windows;
 

@@ -17,6 +17,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::physical_expr::PhysicalExpr;
 
 use super::accumulator::{AggregateSpec, GroupsAccumulator, UpdateContext};
+use super::slot_set::SlotSet;
 use super::state::{GroupTable, SlotInfo, decode_slot_header, encode_slot_header, push_chunk, read_chunks, state_key};
 use super::windows::{Window, WindowDef, WindowKind};
 use crate::exec::ExecError;
@@ -103,6 +104,8 @@ pub struct AggregatePipeline {
     table_dirty: BTreeSet<Vec<u8>>,
     null_keys: u64,
     cache: EmissionCache,
+    /// The current batch's emissions (kept between batches to reuse its memory).
+    pass: BatchEmissions,
 }
 
 /// Rows of one batch, ready to be grouped.
@@ -118,7 +121,8 @@ struct Prepared {
 #[derive(Default)]
 struct BatchEmissions {
     emissions: Vec<Emission>,
-    touched: std::collections::HashSet<u32>,
+    /// Slots with a row in `emissions` (each slot gets at most one, even if it is freed and reused meanwhile).
+    touched: SlotSet,
 }
 
 impl BatchEmissions {
@@ -128,16 +132,16 @@ impl BatchEmissions {
         }
     }
 
-    /// Drops rows of groups that no longer exist (merged away), and repeated rows of a reused slot.
-    fn finish(self, groups: &GroupTable) -> Vec<Emission> {
-        let mut seen = std::collections::HashSet::new();
-        self.emissions
-            .into_iter()
-            .filter(|e| match e {
-                Emission::Row(s) => groups.slots.get(*s as usize).is_some_and(|i| i.live) && seen.insert(*s),
-                Emission::Tombstone { .. } => true,
-            })
-            .collect()
+    /// Takes the emissions, leaving the set empty (its memory is kept for the next batch); drops rows of groups
+    /// that no longer exist (merged away or evicted).
+    fn finish(&mut self, groups: &GroupTable) -> Vec<Emission> {
+        self.touched.take();
+        let mut emissions = std::mem::take(&mut self.emissions);
+        emissions.retain(|e| match e {
+            Emission::Row(s) => groups.slots.get(*s as usize).is_some_and(|i| i.live),
+            Emission::Tombstone { .. } => true,
+        });
+        emissions
     }
 }
 
@@ -182,12 +186,12 @@ impl EmissionCache {
     }
 
     fn holds(&self, slot: u32) -> bool {
-        self.held.touched.contains(&slot)
+        self.held.touched.contains(slot)
     }
 
     fn take(&mut self, groups: &GroupTable) -> Vec<Emission> {
         self.bytes = 0;
-        std::mem::take(&mut self.held).finish(groups)
+        self.held.finish(groups)
     }
 }
 
@@ -208,6 +212,7 @@ impl AggregatePipeline {
             table_rows: HashMap::new(),
             table_dirty: BTreeSet::new(),
             null_keys: 0,
+            pass: BatchEmissions::default(),
             cache: EmissionCache {
                 limit_bytes: if spec.emit_final { 0 } else { spec.cache_bytes },
                 ..EmissionCache::default()
@@ -545,7 +550,7 @@ impl Pipeline for AggregatePipeline {
         let decoded = self.codecs.source.decode(records, &mut out.dead_letters)?;
         let mut batch = decoded.batch;
         let mut origin = decoded.origin;
-        let mut pass = BatchEmissions::default();
+        let mut pass = std::mem::take(&mut self.pass);
 
         if self.table_source {
             // A table's record replaces the previous row of its key: take that row's contribution out first.
@@ -571,6 +576,7 @@ impl Pipeline for AggregatePipeline {
             self.accumulate(prepared, records, out, &mut pass)?;
         }
         let emissions = pass.finish(&self.groups);
+        self.pass = pass;
         self.after_batch(emissions, out)
     }
 
@@ -592,7 +598,7 @@ impl Pipeline for AggregatePipeline {
 
     fn state_changes(&mut self, full: bool) -> StateDelta {
         let mut changes = StateDelta::default();
-        let dirty = std::mem::take(&mut self.groups.dirty);
+        let dirty = self.groups.dirty.take();
         let removed = std::mem::take(&mut self.groups.removed);
         let table_dirty = std::mem::take(&mut self.table_dirty);
         let slots: Box<dyn Iterator<Item = u32>> = if full {
@@ -698,7 +704,7 @@ impl Pipeline for AggregatePipeline {
                 acc.load(slot, chunk)?;
             }
         }
-        self.groups.dirty.clear();
+        self.groups.dirty.take();
         Ok(())
     }
 }
@@ -886,9 +892,10 @@ impl AggregatePipeline {
         let mut pending_slots: Vec<u32> = Vec::with_capacity(rows);
         let mut pending_seq: Vec<u64> = Vec::with_capacity(rows);
         let window_def = self.spec.window;
+        let mut targets: Vec<u32> = Vec::new();
         for row in 0..rows {
             let record = &records[origin[row]];
-            let Some(key) = keys[row].clone() else {
+            let Some(key) = keys[row].as_deref() else {
                 let dl = self.dead_letter(
                     ErrorKind::Processing,
                     "Group-by column resolved to null. The source row will be excluded from the table.".into(),
@@ -898,13 +905,13 @@ impl AggregatePipeline {
                 continue;
             };
             let ts = rowtime.value(row);
-            let tp = partition_for_key(&key, self.spec.partitions) as usize;
+            let tp = partition_for_key(key, self.spec.partitions) as usize;
             self.stream_time[tp] = self.stream_time[tp].max(ts);
             let st = self.stream_time[tp];
             let seq = self.sequence;
             self.sequence += 1;
 
-            let mut targets: Vec<u32> = Vec::new();
+            targets.clear();
             match window_def {
                 None => {
                     let slot = match self.groups.find(&key, None) {
@@ -1012,7 +1019,7 @@ impl AggregatePipeline {
                     self.windows_buffer = windows;
                 }
             }
-            for slot in targets {
+            for &slot in &targets {
                 let info = &mut self.groups.slots[slot as usize];
                 info.timestamp = info.timestamp.max(ts);
                 info.source_partition = record.partition;

@@ -4,14 +4,18 @@
 //! Keys are the group key columns serialized in the sink's key format, so the same bytes serve as state key,
 //! output record key and materialized-view key.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
+use std::hash::BuildHasher;
 
+use hashbrown::HashTable;
+
+use super::slot_set::SlotSet;
 use super::windows::{Sessions, Window};
 
 /// Bookkeeping of one group slot.
 #[derive(Debug, Clone)]
 pub struct SlotInfo {
-    /// Group key bytes (sink key format).
+    /// Group key bytes (sink key format). The only copy: the index refers to slots, not to keys.
     pub key: Box<[u8]>,
     pub window: Option<Window>,
     /// Output timestamp: the largest timestamp of the records aggregated so far.
@@ -29,16 +33,17 @@ pub struct SlotInfo {
 /// All groups of one query.
 #[derive(Debug, Default)]
 pub struct GroupTable {
-    /// (key ++ window start) → slot, for unwindowed and time-windowed groups.
-    index: HashMap<Box<[u8]>, u32>,
+    /// Slots of unwindowed and time-windowed groups, hashed by (key, window start). Holding slot numbers rather
+    /// than keys keeps each key once in memory (a million keys: ~10 MB of index instead of ~80 MB).
+    index: HashTable<u32>,
+    hasher: foldhash::fast::RandomState,
     /// Key → its sessions, for session windows.
     pub sessions: HashMap<Box<[u8]>, Sessions>,
     pub slots: Vec<SlotInfo>,
     free: Vec<u32>,
     /// Slots changed since the last checkpoint, and state keys removed since then.
-    pub dirty: BTreeSet<u32>,
+    pub dirty: SlotSet,
     pub removed: Vec<Vec<u8>>,
-    lookup: Vec<u8>,
 }
 
 /// The state-store key of a group: key bytes, then the window (start, end) when windowed.
@@ -52,18 +57,26 @@ pub fn state_key(key: &[u8], window: Option<Window>) -> Vec<u8> {
     k
 }
 
+/// What the index hashes and compares: a time window is identified by its start.
+fn index_hash(hasher: &foldhash::fast::RandomState, key: &[u8], window: Option<Window>) -> u64 {
+    hasher.hash_one((key, window.map(|w| w.start)))
+}
+
+fn same_group(info: &SlotInfo, key: &[u8], window: Option<Window>) -> bool {
+    info.live && info.window.map(|w| w.start) == window.map(|w| w.start) && *info.key == *key
+}
+
 impl GroupTable {
     /// The slot of (key, time window), if it exists.
-    pub fn find(&mut self, key: &[u8], window: Option<Window>) -> Option<u32> {
-        self.lookup.clear();
-        self.lookup.extend_from_slice(key);
-        if let Some(w) = window {
-            self.lookup.extend_from_slice(&w.start.to_be_bytes());
-        }
-        self.index.get(self.lookup.as_slice()).copied()
+    pub fn find(&self, key: &[u8], window: Option<Window>) -> Option<u32> {
+        let hash = index_hash(&self.hasher, key, window);
+        self.index
+            .find(hash, |&s| same_group(&self.slots[s as usize], key, window))
+            .copied()
     }
 
-    /// Allocates a slot for a new group. Returns the slot and whether the caller must grow its accumulators.
+    /// Allocates a slot for a new group, indexed by (key, window start) when `index_it` (sessions are found
+    /// through [`GroupTable::sessions`] instead). The caller grows its accumulators to [`GroupTable::capacity`].
     pub fn insert(&mut self, info: SlotInfo, index_it: bool) -> u32 {
         let slot = match self.free.pop() {
             Some(s) => {
@@ -77,11 +90,12 @@ impl GroupTable {
         };
         if index_it {
             let entry = &self.slots[slot as usize];
-            let mut k = entry.key.to_vec();
-            if let Some(w) = entry.window {
-                k.extend_from_slice(&w.start.to_be_bytes());
-            }
-            self.index.insert(k.into_boxed_slice(), slot);
+            let hash = index_hash(&self.hasher, &entry.key, entry.window);
+            let (slots, hasher) = (&self.slots, &self.hasher);
+            self.index.insert_unique(hash, slot, |&s| {
+                let i = &slots[s as usize];
+                index_hash(hasher, &i.key, i.window)
+            });
         }
         self.dirty.insert(slot);
         slot
@@ -89,24 +103,21 @@ impl GroupTable {
 
     /// Frees a slot (its group is gone: evicted, or merged into another session).
     pub fn remove(&mut self, slot: u32) {
-        let Some(info) = self.slots.get_mut(slot as usize) else {
+        let Some(info) = self.slots.get(slot as usize) else {
             return;
         };
         if !info.live {
             return;
         }
-        info.live = false;
-        let key = info.key.clone();
-        let window = info.window;
-        if let Some(w) = window {
-            let mut k = key.to_vec();
-            k.extend_from_slice(&w.start.to_be_bytes());
-            self.index.remove(k.as_slice());
-        } else {
-            self.index.remove(&key);
+        let hash = index_hash(&self.hasher, &info.key, info.window);
+        if let Ok(entry) = self.index.find_entry(hash, |&s| s == slot) {
+            entry.remove();
         }
-        self.removed.push(state_key(&key, window));
-        self.dirty.remove(&slot);
+        let info = &mut self.slots[slot as usize];
+        info.live = false;
+        self.removed.push(state_key(&info.key, info.window));
+        info.key = Box::default();
+        self.dirty.remove(slot);
         self.free.push(slot);
     }
 

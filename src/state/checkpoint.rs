@@ -173,7 +173,7 @@ impl CheckpointStore {
                 undo.remove(key?)?;
             }
             let mut previous = StateDelta::default();
-            for key in changes.keys() {
+            for (key, _) in changes.iter() {
                 match view.tree().get(key)? {
                     Some(old) => previous.put(key, &old),
                     None => previous.delete(key),
@@ -490,7 +490,7 @@ mod tests {
         view.apply(&[update("a", Some("2")), update("b", None), update("c", Some("1"))]);
         let changes = view.begin_commit();
         let mut previous = StateDelta::default();
-        for key in changes.keys() {
+        for (key, _) in changes.iter() {
             match view.tree().get(key).unwrap() {
                 Some(old) => previous.put(key, &old),
                 None => previous.delete(key),

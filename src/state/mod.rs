@@ -6,6 +6,7 @@
 
 mod checkpoint;
 mod delta;
+mod pending_rows;
 mod views;
 
 pub use checkpoint::{Checkpoint, CheckpointStore, StateError, TopicPartition};

@@ -17,6 +17,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use parking_lot::RwLock;
 
+use super::pending_rows::PendingRows;
+
 /// An upsert (`Some((timestamp, value))`) or delete (`None`) of one key of a materialized view. Keys and
 /// values are the bytes of the table's records (windowed keys include their window).
 #[derive(Debug, Clone, PartialEq)]
@@ -25,11 +27,11 @@ pub struct ViewUpdate {
     pub value: Option<(i64, Bytes)>,
 }
 
-/// A pending view change: the new (timestamp, value), or `None` for a delete.
+/// A view change as readers get it: the new (timestamp, value), or `None` for a delete.
 type PendingValue = Option<(i64, Bytes)>;
 
 /// View changes not yet in the tree, by view key.
-pub type ViewChanges = BTreeMap<Vec<u8>, PendingValue>;
+pub type ViewChanges = PendingRows;
 
 #[derive(Default)]
 struct Overlay {
@@ -85,10 +87,11 @@ impl MaterializedView {
         if updates.is_empty() {
             return;
         }
-        let mut pending = self.pending.write();
-        for u in updates {
-            pending.active.insert(u.key.clone(), u.value.clone());
-        }
+        self.pending.write().active.extend(
+            updates
+                .iter()
+                .map(|u| (u.key.as_slice(), u.value.as_ref().map(|(ts, v)| (*ts, v.as_ref())))),
+        );
     }
 
     /// Starts a checkpoint: the updates so far become the layer being committed (on top of a layer whose
@@ -101,7 +104,7 @@ impl MaterializedView {
         } else {
             // A failed commit left its rows here: retry them with the newer updates on top.
             let mut merged = (*pending.committing).clone();
-            merged.extend(active);
+            merged.absorb(&active);
             pending.committing = Arc::new(merged);
         }
         pending.committing.clone()
@@ -118,10 +121,10 @@ impl MaterializedView {
     /// Writes `changes` to the tree, one insert each: sled batches keep kilobytes of memory per entry (see
     /// `state::delta`), and these writes need no atomicity of their own (see `state::checkpoint`).
     pub fn write(&self, changes: &ViewChanges) -> Result<(), sled::Error> {
-        for (k, v) in changes {
+        for (k, v) in changes.iter() {
             match v {
-                Some((ts, value)) => self.tree.insert(k.as_slice(), encode_value(*ts, value))?,
-                None => self.tree.remove(k.as_slice())?,
+                Some((ts, value)) => self.tree.insert(k, encode_value(ts, value))?,
+                None => self.tree.remove(k)?,
             };
         }
         Ok(())
@@ -130,15 +133,18 @@ impl MaterializedView {
     /// The pending value of `key`, newest layer first.
     fn pending_value(&self, key: &[u8]) -> Option<PendingValue> {
         let pending = self.pending.read();
-        pending.active.get(key).or_else(|| pending.committing.get(key)).cloned()
+        let value = pending.active.get(key).or_else(|| pending.committing.get(key))?;
+        Some(value.map(|(ts, v)| (ts, Bytes::copy_from_slice(v))))
     }
 
     /// Overlays the pending rows within `bounds` on `rows`, older layer first.
     fn overlay_range(&self, rows: &mut BTreeMap<Vec<u8>, PendingValue>, bounds: (Bound<Vec<u8>>, Bound<Vec<u8>>)) {
         let pending = self.pending.read();
+        let lower = bounds.0.as_ref().map(Vec::as_slice);
+        let upper = bounds.1.as_ref().map(Vec::as_slice);
         for layer in [&*pending.committing, &pending.active] {
-            for (k, v) in layer.range(bounds.clone()) {
-                rows.insert(k.clone(), v.clone());
+            for (k, v) in layer.range((lower, upper)) {
+                rows.insert(k.to_vec(), v.map(|(ts, v)| (ts, Bytes::copy_from_slice(v))));
             }
         }
     }

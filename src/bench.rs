@@ -21,6 +21,9 @@ use crate::format::{Decoder, FormatOptions};
 use crate::topics::{Record, TopicSpec, TopicStore};
 use crate::types::SqlType;
 
+/// Read+decode passes over the data; the fastest is the ceiling the queries are compared with.
+const DECODE_PASSES: usize = 3;
+
 /// Options of `weir bench`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
@@ -178,25 +181,29 @@ fn run_on(
     let append_rate = rate(n, start);
     println!("append:       {:>12.0} events/s", append_rate);
 
-    // 2. Decode only: read back and decode into Arrow batches of 1,024 rows.
+    // 2. Decode only: read back and decode into Arrow batches of 1,024 rows. The best of three passes is the
+    // ceiling, so a pass slowed by a noisy neighbour does not flatter the ratios below.
     let options = FormatOptions::parse("JSON", None, None).map_err(|e| e.to_string())?;
     let mut decoder = Decoder::new(&options, &bid_columns(), false).map_err(|e| e.to_string())?;
-    let start = Instant::now();
-    let mut offset = 0;
-    let mut decoded = 0;
-    loop {
-        let batch = store.read(&bids, 0, offset, 1024).map_err(|e| e.to_string())?;
-        let Some(last) = batch.last() else { break };
-        offset = last.offset + 1;
-        let payloads: Vec<Option<&[u8]>> = batch.iter().map(|r| r.record.value.as_deref()).collect();
-        let out = decoder.decode(&payloads);
-        if !out.errors.is_empty() {
-            return Err(format!("benchmark data failed to decode: {:?}", out.errors.first()));
+    let mut decode_rate: f64 = 0.0;
+    for _ in 0..DECODE_PASSES {
+        let start = Instant::now();
+        let mut offset = 0;
+        let mut decoded = 0;
+        loop {
+            let batch = store.read(&bids, 0, offset, 1024).map_err(|e| e.to_string())?;
+            let Some(last) = batch.last() else { break };
+            offset = last.offset + 1;
+            let payloads: Vec<Option<&[u8]>> = batch.iter().map(|r| r.record.value.as_deref()).collect();
+            let out = decoder.decode(&payloads);
+            if !out.errors.is_empty() {
+                return Err(format!("benchmark data failed to decode: {:?}", out.errors.first()));
+            }
+            decoded += payloads.len();
         }
-        decoded += payloads.len();
+        decode_rate = decode_rate.max(rate(decoded, start));
     }
-    let decode_rate = rate(decoded, start);
-    println!("read+decode:  {:>12.0} events/s  (the ceiling)", decode_rate);
+    println!("read+decode:  {decode_rate:>12.0} events/s  (the ceiling: best of {DECODE_PASSES} passes)");
 
     if !args.runs("csas") {
         engine.shutdown();

@@ -282,10 +282,10 @@ impl AggregatePipeline {
             && self.spec.window.is_some_and(|d| d.is_session())
         {
             let key = info.key.clone();
-            if let Some(s) = self.groups.sessions.get_mut(&key) {
+            if let Some(s) = self.groups.sessions.get_mut(&*key) {
                 s.windows.retain(|(_, sl)| *sl != slot);
                 if s.windows.is_empty() {
-                    self.groups.sessions.remove(&key);
+                    self.groups.sessions.remove(&*key);
                 }
             }
         }
@@ -495,7 +495,7 @@ impl AggregatePipeline {
         }
         closed.sort_by_key(|s| {
             let i = &self.groups.slots[*s as usize];
-            (i.window.map(|w| (w.end, w.start)), i.key.clone())
+            (i.window.map(|w| (w.end, w.start)), i.key.to_vec())
         });
         emissions.extend(closed.iter().map(|s| Emission::Row(*s)));
         closed
@@ -690,7 +690,7 @@ impl Pipeline for AggregatePipeline {
             }
             let session = self.spec.window.is_some_and(|d| d.is_session());
             let window = info.window;
-            let key_bytes = info.key.clone();
+            let key_bytes: Box<[u8]> = (*info.key).into();
             let slot = self.new_slot(info, !session);
             if session && let Some(w) = window {
                 self.groups

@@ -12,11 +12,60 @@ use hashbrown::HashTable;
 use super::slot_set::SlotSet;
 use super::windows::{Sessions, Window};
 
+/// Bytes a [`GroupKey`] holds inline.
+const INLINE_KEY_BYTES: usize = 22;
+
+/// Group key bytes, inline when short (a number, a short string: most keys), so finding a group touches no
+/// second allocation and a million 8-byte keys cost no million 32-byte heap blocks.
+#[derive(Clone)]
+pub enum GroupKey {
+    Inline { len: u8, bytes: [u8; INLINE_KEY_BYTES] },
+    Heap(Box<[u8]>),
+}
+
+impl std::ops::Deref for GroupKey {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            GroupKey::Inline { len, bytes } => &bytes[..*len as usize],
+            GroupKey::Heap(bytes) => bytes,
+        }
+    }
+}
+
+impl From<&[u8]> for GroupKey {
+    fn from(key: &[u8]) -> Self {
+        if key.len() <= INLINE_KEY_BYTES {
+            let mut bytes = [0; INLINE_KEY_BYTES];
+            bytes[..key.len()].copy_from_slice(key);
+            GroupKey::Inline {
+                len: key.len() as u8,
+                bytes,
+            }
+        } else {
+            GroupKey::Heap(key.into())
+        }
+    }
+}
+
+impl Default for GroupKey {
+    fn default() -> Self {
+        GroupKey::from(&[][..])
+    }
+}
+
+impl std::fmt::Debug for GroupKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (**self).fmt(f)
+    }
+}
+
 /// Bookkeeping of one group slot.
 #[derive(Debug, Clone)]
 pub struct SlotInfo {
     /// Group key bytes (sink key format). The only copy: the index refers to slots, not to keys.
-    pub key: Box<[u8]>,
+    pub key: GroupKey,
     pub window: Option<Window>,
     /// Output timestamp: the largest timestamp of the records aggregated so far.
     pub timestamp: i64,
@@ -116,7 +165,7 @@ impl GroupTable {
         let info = &mut self.slots[slot as usize];
         info.live = false;
         self.removed.push(state_key(&info.key, info.window));
-        info.key = Box::default();
+        info.key = GroupKey::default();
         self.dirty.remove(slot);
         self.free.push(slot);
     }
@@ -237,6 +286,23 @@ mod tests {
             visible: true,
             live: true,
         }
+    }
+
+    #[test]
+    fn group_keys_short_inline_long_on_the_heap() {
+        let short = GroupKey::from(&b"12345678"[..]);
+        assert!(matches!(short, GroupKey::Inline { .. }));
+        assert_eq!(&*short, b"12345678");
+        let long_bytes = vec![7u8; INLINE_KEY_BYTES + 1];
+        let long = GroupKey::from(long_bytes.as_slice());
+        assert!(matches!(long, GroupKey::Heap(_)));
+        assert_eq!(&*long, long_bytes.as_slice());
+        assert!(GroupKey::default().is_empty());
+        assert_eq!(
+            std::mem::size_of::<GroupKey>(),
+            24,
+            "no larger than a boxed slice and its heap block"
+        );
     }
 
     #[test]

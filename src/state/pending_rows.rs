@@ -80,14 +80,7 @@ impl PendingRows {
 
     /// Adds every row of `newer` on top of these.
     pub fn absorb(&mut self, newer: &PendingRows) {
-        let rows: Vec<(Vec<u8>, Option<(i64, Vec<u8>)>)> = newer
-            .iter()
-            .map(|(k, v)| (k.to_vec(), v.map(|(ts, v)| (ts, v.to_vec()))))
-            .collect();
-        self.extend(
-            rows.iter()
-                .map(|(k, v)| (k.as_slice(), v.as_ref().map(|(ts, v)| (*ts, v.as_slice())))),
-        );
+        self.extend(newer.iter());
     }
 
     /// The newest pending value of `key`, if it has one (`Some(None)`: deleted).
@@ -280,8 +273,10 @@ mod tests {
 
     use super::*;
 
+    type OwnedChange = (Vec<u8>, Option<(i64, Vec<u8>)>);
+
     fn put(rows: &mut PendingRows, batch: &[(&str, Option<i64>)]) {
-        let values: Vec<(Vec<u8>, Option<(i64, Vec<u8>)>)> = batch
+        let values: Vec<OwnedChange> = batch
             .iter()
             .map(|(k, v)| (k.as_bytes().to_vec(), v.map(|n| (n, n.to_string().into_bytes()))))
             .collect();
@@ -329,7 +324,7 @@ mod tests {
                 x ^= x >> 7;
                 x ^= x << 17;
                 let key = format!("k{:05}", x % 3000).into_bytes();
-                let value = (x % 5 != 0).then_some((batch * 1000 + changes.len()) as i64);
+                let value = (!x.is_multiple_of(5)).then_some((batch * 1000 + changes.len()) as i64);
                 model.insert(key.clone(), value);
                 changes.push((key, value.map(|t| (t, vec![b'v'; 16_000]))));
             }

@@ -914,9 +914,9 @@ impl AggregatePipeline {
             targets.clear();
             match window_def {
                 None => {
-                    let slot = match self.groups.find(&key, None) {
+                    let slot = match self.groups.find(key, None) {
                         Some(s) => s,
-                        None => self.new_slot(new_info(&key, None, ts, tp, record), true),
+                        None => self.new_slot(new_info(key, None, ts, tp, record), true),
                     };
                     targets.push(slot);
                 }
@@ -924,7 +924,7 @@ impl AggregatePipeline {
                     let WindowKind::Session { gap } = def.kind else {
                         continue;
                     };
-                    let mut existing: Vec<(Window, u32)> = match self.groups.sessions.get(&*key) {
+                    let mut existing: Vec<(Window, u32)> = match self.groups.sessions.get(key) {
                         Some(s) => s
                             .overlapping(ts, gap)
                             .into_iter()
@@ -946,7 +946,7 @@ impl AggregatePipeline {
                     }
                     let target = match existing.first() {
                         None => {
-                            let slot = self.new_slot(new_info(&key, Some(merged), ts, tp, record), false);
+                            let slot = self.new_slot(new_info(key, Some(merged), ts, tp, record), false);
                             self.groups
                                 .sessions
                                 .entry(key.to_vec().into_boxed_slice())
@@ -978,7 +978,7 @@ impl AggregatePipeline {
                                     self.groups.slots[slot as usize].visible = false;
                                 }
                                 if old_window != merged {
-                                    self.groups.removed.push(state_key(&key, Some(old_window)));
+                                    self.groups.removed.push(state_key(key, Some(old_window)));
                                 }
                                 if slot != first {
                                     for acc in &mut self.accumulators {
@@ -992,7 +992,7 @@ impl AggregatePipeline {
                             }
                             self.untrack_window(first);
                             self.groups.slots[first as usize].window = Some(merged);
-                            if let Some(s) = self.groups.sessions.get_mut(&*key) {
+                            if let Some(s) = self.groups.sessions.get_mut(key) {
                                 s.windows.retain(|(_, sl)| *sl != first);
                                 s.windows.push((merged, first));
                             }
@@ -1010,9 +1010,9 @@ impl AggregatePipeline {
                             self.late(record, *w, out);
                             continue;
                         }
-                        let slot = match self.groups.find(&key, Some(*w)) {
+                        let slot = match self.groups.find(key, Some(*w)) {
                             Some(s) => s,
-                            None => self.new_slot(new_info(&key, Some(*w), ts, tp, record), true),
+                            None => self.new_slot(new_info(key, Some(*w), ts, tp, record), true),
                         };
                         targets.push(slot);
                     }

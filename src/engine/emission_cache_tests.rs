@@ -51,27 +51,32 @@ fn run(engine: &Engine, session: &mut Session, sql: &str) {
     engine.run_until_idle().expect("run");
 }
 
-fn insert(engine: &Engine, session: &mut Session, sql: &str) {
-    engine.execute(sql, session).expect(sql);
+/// Writes `rows` (`INSERT` value lists for `s`, e.g. `(ROWTIME, k, v) VALUES (0, 'a', 1)`) without processing them.
+fn insert(engine: &Engine, session: &mut Session, rows: &[String]) {
+    for row in rows {
+        let sql = format!("INSERT INTO s {row};");
+        engine.execute(&sql, session).expect(&sql);
+    }
+}
+
+/// A fresh engine with the caching CTAS `sql` running; the directory must outlive the engine.
+fn with_cached_table(sql: &str) -> (tempfile::TempDir, Arc<Engine>, Session) {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(&dir);
+    let mut session = caching_session();
+    run(&engine, &mut session, sql);
+    (dir, engine, session)
 }
 
 #[test]
 fn a_backlog_emits_each_group_once_with_its_latest_value() {
-    let dir = tempfile::tempdir().unwrap();
-    let engine = engine(&dir);
-    let mut session = caching_session();
-    run(
-        &engine,
-        &mut session,
-        "CREATE TABLE c AS SELECT k, COUNT(*) AS n FROM s GROUP BY k EMIT CHANGES;",
-    );
-    for (k, v) in [("a", 1), ("a", 2), ("b", 3), ("a", 4), ("b", 5)] {
-        insert(
-            &engine,
-            &mut session,
-            &format!("INSERT INTO s (k, v) VALUES ('{k}', {v});"),
-        );
-    }
+    let (_dir, engine, mut session) =
+        with_cached_table("CREATE TABLE c AS SELECT k, COUNT(*) AS n FROM s GROUP BY k EMIT CHANGES;");
+    let rows: Vec<String> = [("a", 1), ("a", 2), ("b", 3), ("a", 4), ("b", 5)]
+        .iter()
+        .map(|(k, v)| format!("(k, v) VALUES ('{k}', {v})"))
+        .collect();
+    insert(&engine, &mut session, &rows);
     engine.run_until_idle().expect("run");
     assert_eq!(sink_values(&engine, "C"), vec![r#"{"N":3}"#, r#"{"N":2}"#]);
     // Without the cache: every update.
@@ -85,31 +90,16 @@ fn a_backlog_emits_each_group_once_with_its_latest_value() {
 
 #[test]
 fn a_held_window_is_emitted_before_retention_evicts_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let engine = engine(&dir);
-    let mut session = caching_session();
-    run(
-        &engine,
-        &mut session,
+    let (_dir, engine, mut session) = with_cached_table(
         "CREATE TABLE w AS SELECT k, COUNT(*) AS n FROM s
            WINDOW TUMBLING (SIZE 1 SECOND, RETENTION 2 SECONDS, GRACE PERIOD 0 SECONDS) GROUP BY k EMIT CHANGES;",
     );
-    insert(
-        &engine,
-        &mut session,
-        "INSERT INTO s (ROWTIME, k, v) VALUES (0, 'a', 1);",
-    );
-    insert(
-        &engine,
-        &mut session,
-        "INSERT INTO s (ROWTIME, k, v) VALUES (100, 'a', 1);",
-    );
     // Stream time 5000 puts the first window past retention: its held row goes out before its state does.
-    insert(
-        &engine,
-        &mut session,
-        "INSERT INTO s (ROWTIME, k, v) VALUES (5000, 'a', 1);",
-    );
+    let rows: Vec<String> = [0, 100, 5000]
+        .iter()
+        .map(|t| format!("(ROWTIME, k, v) VALUES ({t}, 'a', 1)"))
+        .collect();
+    insert(&engine, &mut session, &rows);
     engine.run_until_idle().expect("run");
     assert_eq!(sink_values(&engine, "W"), vec![r#"{"N":2}"#, r#"{"N":1}"#]);
 }

@@ -93,7 +93,7 @@ impl PendingRows {
         None
     }
 
-    /// Keys with pending changes.
+    /// Keys with pending changes. Walks every row (a merge of the runs): for logs and tests, not hot paths.
     pub fn len(&self) -> usize {
         self.iter().count()
     }

@@ -41,12 +41,6 @@ impl SlotSet {
         }
     }
 
-    /// Whether nothing was inserted since the last [`SlotSet::take`] (removed slots still count: cheap and
-    /// conservative).
-    pub fn is_empty(&self) -> bool {
-        self.members.is_empty()
-    }
-
     /// The members in insertion order; the set is empty afterwards (its bitmap is kept for reuse).
     pub fn take(&mut self) -> Vec<u32> {
         let mut members = std::mem::take(&mut self.members);
@@ -79,7 +73,7 @@ mod tests {
         // Removed, then inserted again: listed once, at its first place.
         assert!(s.insert(3));
         assert_eq!(s.take(), vec![130, 3, 64]);
-        assert!(s.is_empty());
+        assert!(s.take().is_empty());
         assert!(!s.contains(130));
         assert!(s.insert(130));
         assert_eq!(s.take(), vec![130]);
